@@ -1,0 +1,69 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The ``DnsLookup`` of spf.py backed by dnspython."""
+
+from __future__ import annotations
+
+import traceback
+import typing as t
+
+from ansible_collections.dualstack.mta.plugins.module_utils.spf import DnsTempError
+
+try:
+    import dns.exception
+    import dns.name
+    import dns.resolver
+except ImportError:
+    HAS_DNSPYTHON = False
+    DNSPYTHON_IMPORT_ERROR: t.Optional[str] = traceback.format_exc()
+else:
+    HAS_DNSPYTHON = True
+    DNSPYTHON_IMPORT_ERROR = None
+
+
+def _text(rdata: t.Any, rdtype: str) -> str:
+    if rdtype == "TXT":
+        # One record may be split into several strings; SPF joins them as-is.
+        return b"".join(rdata.strings).decode("ascii", "replace")
+    if rdtype == "MX":
+        return rdata.exchange.to_text(omit_final_dot=True).lower()
+    if rdtype == "PTR":
+        return rdata.target.to_text(omit_final_dot=True).lower()
+    return rdata.to_text()
+
+
+class DnsPythonLookup:
+    """Stub resolver: the system's (resolv.conf) or the given servers, with a cache."""
+
+    def __init__(self, servers: t.Optional[list[str]] = None, port: int = 53, timeout: float = 5.0) -> None:
+        self._resolver = dns.resolver.Resolver(configure=not servers)
+        if servers:
+            self._resolver.nameservers = list(servers)
+        self._resolver.port = port
+        # One try per query, bounded by timeout, so an unreachable server costs
+        # timeout seconds per lookup rather than the default of several tries.
+        self._resolver.timeout = timeout
+        self._resolver.lifetime = timeout
+        self._resolver.cache = dns.resolver.Cache()
+
+    def lookup(self, name: str, rdtype: str) -> list[str]:
+        try:
+            qname = dns.name.from_text(name)
+        except dns.exception.DNSException:
+            return []  # a name that cannot exist (empty or overlong label) has no records
+        try:
+            answer = self._resolver.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
+        except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
+            return []
+        except dns.exception.Timeout:
+            raise DnsTempError("timed out after %gs" % self._resolver.lifetime) from None
+        except dns.resolver.NoNameservers as exc:
+            raise DnsTempError("no server answered: %s" % exc) from None
+        except dns.exception.DNSException as exc:
+            raise DnsTempError(str(exc) or type(exc).__name__) from None
+        if answer.rrset is None:
+            return []
+        return [_text(rdata, rdtype) for rdata in answer.rrset]
