@@ -96,7 +96,7 @@ _MECHANISM = re.compile(r"([-+~?]?)([A-Za-z][A-Za-z0-9._-]*)(.*)\Z", re.S)
 _DOMAIN_CIDR = re.compile(
     r"(?::(?P<domain>.+?))?(?:/(?P<cidr4>0|[1-9][0-9]?))?(?://(?P<cidr6>0|[1-9][0-9]{0,2}))?\Z", re.S
 )
-_MACRO = re.compile(r"%(?:\{(?P<letter>[A-Za-z])(?P<digits>[0-9]*)(?P<reverse>[rR]?)(?P<delims>[-.+,/_=]*)\}|(?P<escape>[%_-]))")
+_MACRO = re.compile(r"%(?:\{(?P<letter>[slodiphcrtvSLODIPHCRTV])(?P<digits>[0-9]*)(?P<reverse>[rR]?)(?P<delims>[-.+,/_=]*)\}|(?P<escape>[%_-]))")
 _TOPLABEL = re.compile(r"(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9])\Z")
 _LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
 
