@@ -11,7 +11,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export LC_ALL := C.UTF-8
 
-.PHONY: test demo venv collection host-deps testbed sanity lint unit integration molecule clean
+.PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit integration molecule clean
 
 test: sanity lint unit integration molecule
 
@@ -53,3 +53,6 @@ demo: collection testbed
 
 clean:
 	rm -rf .cache tests/output
+
+demo-destroy: venv
+	podman rm -f demo-mx1 demo-mx2
