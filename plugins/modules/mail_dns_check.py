@@ -19,7 +19,7 @@ description:
   - C(helo) - the HELO name resolves to the address and is one of its PTR names.
   - Only reads DNS and the host's settings; use O(fail_on) to stop a play before IPv6 sending is switched on.
 author:
-  - dualstack.mta contributors
+  - dualstack.mta maintainers (@dualstack)
 requirements:
   - dnspython
   - C(ip) from iproute2, when O(addresses) is not given
