@@ -1,0 +1,419 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Plans for changing one entry of sendmail.mc (or sendmail.cf).
+
+Each ``ensure_*`` function takes a parsed document and the wanted state and
+returns a ``Plan``: the text before and after, the entry, all entries of its
+kind, the lines the built sendmail.cf must contain, and warnings.  Invalid
+or unsafe requests raise ``RefusedChange``.  No I/O happens here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ansible_collections.dualstack.mta.plugins.module_utils.mc_model import (
+    CF, CF_OPTION_NAMES, MC, Document, insertion_index, render_macro, restyle,
+)
+from ansible_collections.dualstack.mta.plugins.module_utils.port_options import (
+    CLIENT_MODIFIERS, DAEMON_MODIFIERS, HOST_NAME, PortOptions, RefusedChange,
+    bind_conflicts, both_families_served, check_family, check_value, conflict_message, parse_ip,
+)
+
+PRESENT, ABSENT, COMMENTED = 'present', 'absent', 'commented'
+
+
+@dataclass(frozen=True)
+class Plan:
+    before: str
+    after: str
+    entry: Optional[dict]
+    entries: list
+    expected_cf_lines: tuple = ()
+    warnings: tuple = field(default=())
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _state_of(macro) -> str:
+    return COMMENTED if macro.commented else PRESENT
+
+
+def _remove(document: Document, indexes: list) -> Document:
+    for index in sorted(indexes, reverse=True):
+        document = document.replace_at(index, None)
+    return document
+
+
+# ---------------------------------------------------------------------------
+# DAEMON_OPTIONS and CLIENT_OPTIONS
+
+def _port_entries(document: Document, kind: str) -> list:
+    entries = []
+    for index, macro in document.macros(kind):
+        values = macro.values
+        # m4 hands only the first argument to sendmail; later ones are dropped.
+        entries.append((index, macro, PortOptions.parse(values[0] if values else '')))
+    return entries
+
+
+def _describe_port_entry(document: Document, index: int, macro, options: PortOptions) -> dict:
+    described = options.describe()
+    described['state'] = _state_of(macro)
+    described['line'] = document.line_number(index)
+    described['text'] = macro.raw.rstrip('\n')
+    return described
+
+
+def describe_port_entries(document: Document, kind: str) -> list:
+    return [_describe_port_entry(document, index, macro, options)
+            for index, macro, options in _port_entries(document, kind)]
+
+
+def _active_daemons(document: Document) -> list:
+    return [options for _, macro, options in _port_entries(document, 'DAEMON_OPTIONS') if not macro.commented]
+
+
+def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
+                      bindv6only: Optional[bool] = False) -> Plan:
+    """Make the ``kind`` entry called ``name`` match ``changes`` (letter -> value, '' removes).
+
+    ``bindv6only`` is the target's net.ipv6.bindv6only (None when IPv6 is off).
+    """
+    modifiers = DAEMON_MODIFIERS if kind == 'DAEMON_OPTIONS' else CLIENT_MODIFIERS
+    check_value('N', name)
+    if not name:
+        raise RefusedChange('name must not be empty')
+    for letter, value in changes.items():
+        check_value(letter, value, modifiers)
+
+    before = document.render()
+    entries = [entry for entry in _port_entries(document, kind) if entry[2].name == name]
+    active = [entry for entry in entries if not entry[1].commented]
+    new_options = None
+
+    if state == ABSENT:
+        result = _remove(document, [index for index, _, _ in entries])
+    else:
+        if len(active) > 1:
+            lines = ', '.join(str(document.line_number(index)) for index, _, _ in active)
+            raise RefusedChange('%d active %s entries are named %s (lines %s); remove the extra ones '
+                                'or give them distinct names first' % (len(active), kind, name, lines))
+        commented = state == COMMENTED
+        target = active[0] if active else (entries[0] if entries else None)
+        if target is not None:
+            index, macro, options = target
+            new_options = options
+            for letter, value in changes.items():
+                new_options = new_options.with_value(letter, value)
+            if new_options.same_meaning(options) and macro.commented == commented:
+                result = document
+            else:
+                result = document.replace_at(index, restyle(macro, (new_options.render(),), commented))
+        else:
+            new_options = PortOptions(()).with_value('N', name)
+            for letter in sorted(changes, key=_preferred_position):
+                new_options = new_options.with_value(letter, changes[letter])
+            element = render_macro(kind, (new_options.render(),), commented, document.syntax)
+            result = document.insert_at(insertion_index(document, kind), element)
+        check_family(new_options)
+
+    warnings = []
+    if kind == 'DAEMON_OPTIONS':
+        _refuse_new_conflicts(document, result, bindv6only)
+        warnings.extend(_daemon_warnings(result, name, state, new_options, bindv6only))
+    elif state == PRESENT:
+        warnings.extend(_client_warnings(result, name, new_options))
+
+    entry = None
+    expected = ()
+    for index, macro, options in _port_entries(result, kind):
+        if options.name == name and (entry is None or not macro.commented):
+            entry = _describe_port_entry(result, index, macro, options)
+            if result.syntax == MC and not macro.commented:
+                expected = ('O %s=%s' % (CF_OPTION_NAMES[kind], options.render()),)
+    return Plan(before, result.render(), entry, describe_port_entries(result, kind), expected, tuple(warnings))
+
+
+def _preferred_position(letter: str) -> int:
+    order = 'NFAPM'
+    return order.index(letter) if letter in order else len(order)
+
+
+def _conflict_keys(document: Document, bindv6only: Optional[bool]) -> dict:
+    if bindv6only is None:  # IPv6 is off: inet6 daemons cannot bind at all, only same-family clashes matter
+        bindv6only = True
+    return {frozenset((first.label, second.label)): (first, second)
+            for first, second in bind_conflicts(_active_daemons(document), bindv6only)}
+
+
+def _refuse_new_conflicts(before: Document, after: Document, bindv6only: Optional[bool]) -> None:
+    """Refuse sockets that cannot all be bound, unless the file already had exactly that clash."""
+    existing = _conflict_keys(before, bindv6only)
+    for key, (first, second) in _conflict_keys(after, bindv6only).items():
+        if key not in existing:
+            raise RefusedChange(conflict_message(first, second))
+
+
+def _daemon_warnings(document: Document, name: str, state: str, options, bindv6only) -> list:
+    warnings = []
+    if state != PRESENT:
+        return warnings
+    daemons = _active_daemons(document)
+    both = both_families_served(daemons, bool(bindv6only))
+    for daemon in daemons:
+        if both and 'b' in (daemon.get('M') or ''):
+            warnings.append(
+                'daemon %s has the b modifier (send from the address the mail came in on) while both '
+                'IPv4 and IPv6 are served: mail received over one family that must leave over the '
+                'other will fail. Remove b or use CLIENT_OPTIONS per family instead.' % daemon.name)
+    addr = options.get('A') if options is not None else None
+    if options is not None and options.family == 'inet6' and addr and parse_ip(addr) is None:
+        warnings.append(
+            'daemon %s listens on inet6 at host name %s: a name can resolve to an unexpected address '
+            '(or an IPv4-mapped one) and make the bind fail; use the literal IPv6 address instead.'
+            % (name, addr))
+    if bindv6only is None and options is not None and options.family == 'inet6':
+        warnings.append('IPv6 looks disabled on this host (no net.ipv6.bindv6only): daemon %s cannot listen.' % name)
+    return warnings
+
+
+def _client_warnings(document: Document, name: str, options) -> list:
+    warnings = []
+    for _, macro, other in _port_entries(document, 'CLIENT_OPTIONS'):
+        if not macro.commented and other.name != name and other.family == options.family:
+            warnings.append(
+                'CLIENT_OPTIONS %s and %s both set Family=%s; sendmail keeps only the last one per family.'
+                % (other.name, name, options.family))
+    return warnings
+
+
+# ---------------------------------------------------------------------------
+# FEATURE, define, undefine, MASQUERADE_AS, MASQUERADE_DOMAIN, EXPOSED_USER
+
+_FEATURE_NAME = re.compile(r'[a-z][a-z0-9_]{0,63}')
+_FEATURE_ARGUMENT = re.compile(r'(?:[A-Za-z0-9_./:@+=<>%!~{}|-]+(?: [A-Za-z0-9_./:@+=<>%!~{}|-]+)*)?')
+_DEFINE_NAME = re.compile(
+    r'conf[A-Z0-9_]+|SMART_HOST|MAIL_HUB|LOCAL_RELAY|LUSER_RELAY|RELAY_MAILER'
+    r'|(?:LOCAL|SMTP|ESMTP|SMTP8|DSMTP|RELAY|PROCMAIL)_MAILER_(?:PATH|FLAGS|ARGS|MAX|QGRP|CHARSET)'
+    r'|ALIAS_FILE|HELP_FILE|QUEUE_DIR|STATUS_FILE')
+_DEFINE_VALUE = re.compile(r'(?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+'
+                           r'(?: (?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+)*')
+_HOST_OR_LITERAL = r'(?:%s|\[%s\]|\[IPv6:[0-9A-Fa-f:.]+\])' % (HOST_NAME.pattern, HOST_NAME.pattern)
+_RELAY_VALUE = re.compile(r'(?:[a-z][a-z0-9_-]*:)?' + _HOST_OR_LITERAL)
+_USER = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}')
+_DOMAIN = re.compile(r'\.?' + HOST_NAME.pattern)
+_STRUCTURAL = re.compile(r"""[`'"()\\#\x00-\x1f\x7f]""")
+
+# Where a define shows up in the built sendmail.cf, to check it arrived intact.
+_DEFINE_CF_PREFIX = {
+    'SMART_HOST': 'DS', 'MAIL_HUB': 'DH', 'LOCAL_RELAY': 'DR', 'LUSER_RELAY': 'DL',
+    'confDOMAIN_NAME': 'Dj', 'confLOG_LEVEL': 'O LogLevel=',
+}
+_RELAY_DEFINES = ('SMART_HOST', 'MAIL_HUB', 'LOCAL_RELAY')
+
+
+def _check(what: str, value: str, grammar, hint: str, commas: bool = False) -> None:
+    bad = _STRUCTURAL.search(value) or (None if commas else re.search(',', value))
+    if bad:
+        raise RefusedChange('%s %r contains %r, which would change the structure of sendmail.mc; '
+                            'quotes, backquotes, parentheses, #, backslashes, control characters%s '
+                            'are not allowed' % (what, value, bad.group(), '' if commas else ' and commas'))
+    if not grammar.fullmatch(value):
+        raise RefusedChange('%s %r is not valid: %s' % (what, value, hint))
+
+
+def _describe(document: Document, index: int, macro) -> dict:
+    return {
+        'macro': macro.name,
+        'args': list(macro.values),
+        'state': _state_of(macro),
+        'line': document.line_number(index),
+        'text': macro.raw.rstrip('\n'),
+    }
+
+
+def describe_entries(document: Document, *names: str) -> list:
+    return [_describe(document, index, macro) for index, macro in document.macros(*names)]
+
+
+def _trimmed(values: tuple) -> tuple:
+    """FEATURE(`x', `') means FEATURE(`x'): trailing empty arguments carry nothing."""
+    values = tuple(values)
+    while values and values[-1] == '':
+        values = values[:-1]
+    return values
+
+
+def _set_entry(document: Document, macro_name: str, matches: list, values: tuple, state: str) -> Document:
+    """Bring the first active match (else the first commented one) to ``values``/``state``,
+    or add a new entry; ``matches`` are (index, macro) of the same identity."""
+    commented = state == COMMENTED
+    active = [match for match in matches if not match[1].commented]
+    target = active[0] if active else (matches[0] if matches else None)
+    if target is None:
+        element = render_macro(macro_name, values, commented, document.syntax)
+        return document.insert_at(insertion_index(document, macro_name), element)
+    index, macro = target
+    if _trimmed(macro.values) == _trimmed(values) and macro.commented == commented:
+        return document
+    return document.replace_at(index, restyle(macro, values, commented))
+
+
+def _plan(before: Document, after: Document, names: tuple, identity, expected: tuple = ()) -> Plan:
+    entry = None
+    for index, macro in after.macros(*names):
+        if identity(macro) and (entry is None or entry['state'] == COMMENTED):
+            entry = _describe(after, index, macro)
+    if entry is None or entry['state'] != PRESENT:
+        expected = ()
+    return Plan(before.render(), after.render(), entry, describe_entries(after, *names), expected)
+
+
+def _require_mc(document: Document) -> None:
+    if document.syntax != MC:
+        raise RefusedChange('this setting exists only in sendmail.mc; point path at the .mc file')
+
+
+def ensure_feature(document: Document, feature: str, arguments: Optional[list], state: str) -> Plan:
+    _require_mc(document)
+    _check('FEATURE name', feature, _FEATURE_NAME, 'lower-case letters, digits and _ like nocanonify')
+    for argument in arguments or ():
+        _check('FEATURE argument', argument, _FEATURE_ARGUMENT,
+               'words of letters, digits and ./:@+=<>%!~{}|- separated by single spaces')
+
+    def identity(macro):
+        return macro.values[:1] == (feature,)
+
+    matches = [(index, macro) for index, macro in document.macros('FEATURE') if identity(macro)]
+    if state == ABSENT:
+        after = _remove(document, [index for index, _ in matches])
+    else:
+        if arguments is None:
+            current = [macro for _, macro in matches if not macro.commented] or [macro for _, macro in matches]
+            values = current[0].values if current else (feature,)
+        else:
+            values = (feature,) + tuple(arguments)
+        after = _set_entry(document, 'FEATURE', matches, values, state)
+    return _plan(document, after, ('FEATURE',), identity)
+
+
+def _check_define_name(name: str) -> None:
+    _check('define name', name, _DEFINE_NAME,
+           'use SMART_HOST, MAIL_HUB, LOCAL_RELAY, LUSER_RELAY, a *_MAILER_* setting or a conf* name '
+           'like confLOG_LEVEL')
+
+
+def ensure_define(document: Document, name: str, value: Optional[str], state: str) -> Plan:
+    _require_mc(document)
+    _check_define_name(name)
+    if value is None and state == PRESENT:
+        raise RefusedChange('define %s needs a value' % name)
+    if value is not None:
+        if name in _RELAY_DEFINES:
+            _check('%s value' % name, value, _RELAY_VALUE,
+                   'a host name, [host] or [address], optionally after a mailer like relay:')
+        else:
+            _check('%s value' % name, value, _DEFINE_VALUE,
+                   'printable characters, single spaces between words, $ only before a macro name',
+                   commas=True)
+
+    def identity(macro):
+        return macro.values[:1] == (name,)
+
+    defines = [(index, macro) for index, macro in document.macros('define') if identity(macro)]
+    if state == ABSENT:
+        after = _remove(document, [index for index, _ in defines])
+    else:
+        if value is None:
+            current = [macro for _, macro in defines if not macro.commented] or [macro for _, macro in defines]
+            value = current[0].values[1] if current and len(current[0].values) > 1 else ''
+        after = document
+        if state == PRESENT:
+            # An undefine of the same name would cancel the define.
+            after = _remove(after, [index for index, macro in after.macros('undefine')
+                                    if identity(macro) and not macro.commented])
+            # m4 keeps the last definition: make every active one say the same.
+            for index, macro in list(after.macros('define')):
+                if identity(macro) and not macro.commented and macro.values[1:2] != (value,):
+                    after = after.replace_at(index, restyle(macro, (name, value), False))
+        matches = [(index, macro) for index, macro in after.macros('define') if identity(macro)]
+        after = _set_entry(after, 'define', matches, (name, value), state)
+    prefix = _DEFINE_CF_PREFIX.get(name)
+    expected = (prefix + value,) if prefix and value else ()
+    return _plan(document, after, ('define',), identity, expected)
+
+
+def ensure_undefine(document: Document, name: str, state: str) -> Plan:
+    _require_mc(document)
+    _check_define_name(name)
+
+    def identity(macro):
+        return macro.values[:1] == (name,)
+
+    matches = [(index, macro) for index, macro in document.macros('undefine') if identity(macro)]
+    if state == ABSENT:
+        after = _remove(document, [index for index, _ in matches])
+    else:
+        after = document
+        if state == PRESENT:
+            after = _remove(after, [index for index, macro in after.macros('define')
+                                    if identity(macro) and not macro.commented])
+        matches = [(index, macro) for index, macro in after.macros('undefine') if identity(macro)]
+        after = _set_entry(after, 'undefine', matches, (name,), state)
+    return _plan(document, after, ('undefine',), identity)
+
+
+def ensure_masquerade_as(document: Document, domain: Optional[str], state: str) -> Plan:
+    _require_mc(document)
+    if domain is None and state != ABSENT:
+        raise RefusedChange('masquerade_as needs a domain')
+    if domain is not None:
+        _check('MASQUERADE_AS domain', domain, HOST_NAME, 'a domain name like example.com')
+    matches = list(document.macros('MASQUERADE_AS'))
+    if state == ABSENT:
+        # Only one masquerade name exists; a given domain only narrows what is removed.
+        after = _remove(document, [index for index, macro in matches
+                                   if domain is None or macro.values[:1] == (domain,)])
+    else:
+        active = [index for index, macro in matches if not macro.commented]
+        after = _remove(document, active[1:])  # the last one would win; keep one
+        matches = list(after.macros('MASQUERADE_AS'))
+        after = _set_entry(after, 'MASQUERADE_AS', matches, (domain,), state)
+    return _plan(document, after, ('MASQUERADE_AS',), lambda macro: True,
+                 ('DM' + domain,) if domain else ())
+
+
+def ensure_member(document: Document, macro_name: str, value: str, state: str) -> Plan:
+    """MASQUERADE_DOMAIN and EXPOSED_USER: sets where each value is its own entry."""
+    _require_mc(document)
+    if macro_name == 'EXPOSED_USER':
+        _check('EXPOSED_USER', value, _USER, 'a user name like root')
+        expected = ('C{E}' + value,)
+    else:
+        _check('MASQUERADE_DOMAIN', value, _DOMAIN, 'a domain name like example.com')
+        expected = ('C{M}' + value,)
+
+    def identity(macro):
+        return macro.values[:1] == (value,)
+
+    matches = [(index, macro) for index, macro in document.macros(macro_name) if identity(macro)]
+    if state == ABSENT:
+        after = _remove(document, [index for index, _ in matches])
+    else:
+        after = _set_entry(document, macro_name, matches, (value,), state)
+    return _plan(document, after, (macro_name,), identity, expected)
+
+
+__all__ = [
+    'ABSENT', 'COMMENTED', 'PRESENT', 'CF', 'MC', 'Plan', 'RefusedChange',
+    'describe_entries', 'describe_port_entries', 'ensure_define', 'ensure_feature',
+    'ensure_masquerade_as', 'ensure_member', 'ensure_port_entry', 'ensure_undefine',
+]

@@ -1,0 +1,344 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Lossless model of sendmail.mc and sendmail.cf.
+
+A file is a sequence of elements whose ``raw`` texts, joined, give back the
+file byte for byte.  Lines that hold one of the macros this collection
+manages (active or commented out with ``dnl``) become ``Macro`` elements;
+everything else is kept as ``Text``.  No I/O happens here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from typing import Iterator, Optional, Union
+
+MC = 'mc'
+CF = 'cf'
+
+MANAGED_MACROS = (
+    'DAEMON_OPTIONS', 'CLIENT_OPTIONS', 'FEATURE', 'define', 'undefine',
+    'MASQUERADE_AS', 'MASQUERADE_DOMAIN', 'EXPOSED_USER', 'MAILER',
+)
+
+# The .cf spelling of the two port option macros.
+CF_OPTION_NAMES = {
+    'DAEMON_OPTIONS': 'DaemonPortOptions',
+    'CLIENT_OPTIONS': 'ClientPortOptions',
+}
+
+# How many quote levels a value needs so that m4 hands it to sendmail.cf
+# unchanged.  cf.m4 rescans values once (twice for MASQUERADE_AS), so a
+# single-quoted host name such as mx.dnl.example.com loses everything after
+# the word "dnl".  Measured with GNU m4 1.4.19 and sendmail 8.17 cf files.
+_VALUE_QUOTES = {
+    'DAEMON_OPTIONS': 2,
+    'CLIENT_OPTIONS': 2,
+    'FEATURE': 2,
+    'define': 2,
+    'MASQUERADE_AS': 3,
+    'MASQUERADE_DOMAIN': 2,
+    'EXPOSED_USER': 2,
+    'MAILER': 1,
+    'undefine': 1,
+}
+
+# Macros whose first argument is a name (not a value) and stays single-quoted.
+_NAMED_MACROS = ('FEATURE', 'define', 'undefine', 'MAILER')
+
+_MC_START = re.compile(
+    r'(?P<indent>[ \t]*)(?P<comment>dnl[ \t]+)?(?P<name>%s)\(' % '|'.join(MANAGED_MACROS))
+_CF_LINE = re.compile(
+    r'(?P<indent>[ \t]*)(?P<comment>#[ \t]*)?O[ \t]+(?P<name>DaemonPortOptions|ClientPortOptions)'
+    r'[ \t]*=(?P<value>[^\n]*)(?P<end>\n?)')
+_WORD = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+_CF_MACRO_NAMES = {v: k for k, v in CF_OPTION_NAMES.items()}
+
+
+@dataclass(frozen=True)
+class Text:
+    """A piece of the file this model does not interpret."""
+
+    raw: str
+
+
+@dataclass(frozen=True)
+class Macro:
+    """One managed macro call (or .cf option line), possibly commented out."""
+
+    raw: str
+    name: str
+    args: tuple
+    commented: bool
+    syntax: str = MC
+    indent: str = ''
+    tail: str = 'dnl\n'
+
+    @property
+    def values(self) -> tuple:
+        """The arguments as m4 would see them: quotes and leading blanks gone."""
+        return tuple(unquote(arg) for arg in self.args)
+
+
+Element = Union[Text, Macro]
+
+
+def unquote(arg: str) -> str:
+    """Strip leading unquoted blanks, ``dnl`` line comments and every outer quote pair."""
+    text = arg
+    while True:
+        stripped = text.lstrip(' \t\n')
+        if stripped.startswith('dnl') and not _is_word_char(stripped[3:4]):
+            newline = stripped.find('\n')
+            text = '' if newline < 0 else stripped[newline + 1:]
+            continue
+        text = stripped
+        break
+    text = text.rstrip(' \t\n')
+    while len(text) >= 2 and text[0] == '`' and text[-1] == "'" and _closing_quote(text, 0) == len(text) - 1:
+        text = text[1:-1]
+    return text
+
+
+def quote(value: str, levels: int) -> str:
+    return '`' * levels + value + "'" * levels
+
+
+def _is_word_char(char: str) -> bool:
+    return bool(char) and (char.isalnum() or char == '_')
+
+
+def _closing_quote(text: str, start: int) -> int:
+    """Index of the quote that closes the one opened at ``start``, or -1."""
+    depth = 0
+    for index in range(start, len(text)):
+        char = text[index]
+        if char == '`':
+            depth += 1
+        elif char == "'":
+            depth -= 1
+            if depth == 0:
+                return index
+    return -1
+
+
+def _scan_arguments(text: str, start: int, single_line: bool) -> Optional[tuple]:
+    """Split the argument list that begins after the '(' at ``start - 1``.
+
+    Follows m4's rules: quotes nest, parentheses count only outside quotes,
+    and an unquoted ``dnl`` swallows the rest of its line.  Returns the raw
+    arguments and the index just after the closing parenthesis, or None when
+    the call does not close (on the same line, if ``single_line``).
+    """
+    args = []
+    depth = 1
+    quote_depth = 0
+    arg_start = index = start
+    while index < len(text):
+        char = text[index]
+        if char == '\n' and single_line:
+            return None
+        if quote_depth:
+            if char == '`':
+                quote_depth += 1
+            elif char == "'":
+                quote_depth -= 1
+        elif char == '`':
+            quote_depth = 1
+        elif char == '(':
+            depth += 1
+        elif char == ')':
+            depth -= 1
+            if depth == 0:
+                args.append(text[arg_start:index])
+                return tuple(args), index + 1
+        elif char == ',' and depth == 1:
+            args.append(text[arg_start:index])
+            arg_start = index + 1
+        elif char.isalpha() or char == '_':
+            word = _WORD.match(text, index)
+            end = word.end()
+            if word.group() == 'dnl' and not single_line:
+                newline = text.find('\n', end)
+                index = len(text) if newline < 0 else newline + 1
+                continue
+            index = end
+            continue
+        index += 1
+    return None
+
+
+def _line_end(text: str, start: int) -> int:
+    newline = text.find('\n', start)
+    return len(text) if newline < 0 else newline + 1
+
+
+def _tail_is_comment(tail: str) -> bool:
+    """True when what follows the call adds nothing to the output: blank or a dnl comment."""
+    rest = tail.strip(' \t\n')
+    return rest == '' or (rest.startswith('dnl') and not _is_word_char(rest[3:4]))
+
+
+def _parse_mc_macro(text: str, start: int) -> Optional[Macro]:
+    match = _MC_START.match(text, start)
+    if not match:
+        return None
+    commented = match.group('comment') is not None
+    scanned = _scan_arguments(text, match.end(), single_line=commented)
+    if scanned is None:
+        return None
+    args, after_call = scanned
+    end = _line_end(text, after_call)
+    tail = text[after_call:end]
+    if not _tail_is_comment(tail):
+        return None
+    return Macro(raw=text[start:end], name=match.group('name'), args=args, commented=commented,
+                 syntax=MC, indent=match.group('indent'), tail=tail)
+
+
+def _parse_cf_line(text: str, start: int) -> Optional[Macro]:
+    match = _CF_LINE.match(text, start)
+    if not match:
+        return None
+    return Macro(raw=match.group(0), name=_CF_MACRO_NAMES[match.group('name')],
+                 args=(match.group('value'),), commented=match.group('comment') is not None,
+                 syntax=CF, indent=match.group('indent'), tail=match.group('end'))
+
+
+@dataclass(frozen=True)
+class Document:
+    """A parsed sendmail.mc or sendmail.cf; ``render()`` gives back the exact text.
+
+    Every uninterpreted line is its own ``Text`` so that positions between
+    lines stay addressable for insertions.
+    """
+
+    elements: tuple
+    syntax: str = MC
+
+    @classmethod
+    def parse(cls, text: str, syntax: str = MC) -> 'Document':
+        parse_line = _parse_mc_macro if syntax == MC else _parse_cf_line
+        elements = []
+        position = 0
+        while position < len(text):
+            element = parse_line(text, position)
+            if element is None:
+                element = Text(text[position:_line_end(text, position)])
+            elements.append(element)
+            position += len(element.raw)
+        return cls(tuple(elements), syntax)
+
+    def render(self) -> str:
+        return ''.join(element.raw for element in self.elements)
+
+    def macros(self, *names: str) -> Iterator:
+        """(index, macro) for every managed macro, optionally only those named."""
+        for index, element in enumerate(self.elements):
+            if isinstance(element, Macro) and (not names or element.name in names):
+                yield index, element
+
+    def replace_at(self, index: int, element: Optional[Element]) -> 'Document':
+        elements = list(self.elements)
+        if element is None:
+            del elements[index]
+        else:
+            elements[index] = element
+        return replace(self, elements=tuple(elements))
+
+    def insert_at(self, index: int, element: Element) -> 'Document':
+        elements = list(self.elements)
+        # A file without a final newline must not glue the new line onto its last one.
+        if index > 0 and not elements[index - 1].raw.endswith('\n'):
+            previous = elements[index - 1]
+            elements[index - 1] = _with_raw(previous, previous.raw + '\n')
+        elements.insert(index, element)
+        return replace(self, elements=tuple(elements))
+
+    def line_number(self, index: int) -> int:
+        return 1 + sum(element.raw.count('\n') for element in self.elements[:index])
+
+
+def _with_raw(element: Element, raw: str) -> Element:
+    if isinstance(element, Text):
+        return Text(raw)
+    return replace(element, raw=raw, tail=element.tail + '\n')
+
+
+def render_macro(name: str, values: tuple, commented: bool, syntax: str = MC,
+                 indent: str = '', tail: Optional[str] = None) -> Macro:
+    """A new macro element whose values reach sendmail.cf unchanged.
+
+    Values must already have passed their field grammar (no quotes, commas
+    or parentheses where they would change the structure).
+    """
+    if syntax == CF:
+        end = '\n' if tail is None else tail
+        raw = '%s%sO %s=%s%s' % (indent, '#' if commented else '', CF_OPTION_NAMES[name], values[0], end)
+        return Macro(raw=raw, name=name, args=(values[0],), commented=commented, syntax=CF,
+                     indent=indent, tail=end)
+    if tail is None or not tail.endswith('\n'):
+        tail = 'dnl\n' if tail is None or not tail.strip() else tail + '\n'
+    levels = _VALUE_QUOTES[name]
+    args = []
+    for position, value in enumerate(values):
+        if position == 0 and name in _NAMED_MACROS:
+            args.append(quote(value, 1))
+        elif value == '':
+            args.append('')
+        else:
+            args.append(quote(value, levels))
+    call = '%s(%s)' % (name, ', '.join(args))
+    raw = '%s%s%s%s' % (indent, 'dnl ' if commented else '', call, tail)
+    return Macro(raw=raw, name=name, args=tuple(args), commented=commented, syntax=MC,
+                 indent=indent, tail=tail)
+
+
+def restyle(macro: Macro, values: tuple, commented: bool) -> Macro:
+    """``macro`` with new values or comment state, keeping its indentation and trailing comment."""
+    return render_macro(macro.name, values, commented, macro.syntax, macro.indent, macro.tail)
+
+
+_SETUP_LINE = re.compile(r'[ \t]*(include\([^\n]*cf\.m4|OSTYPE\(|DOMAIN\()')
+_MAILER_DEFINITIONS = re.compile(r'[ \t]*MAILER_DEFINITIONS\b')
+
+
+def insertion_index(document: Document, name: str) -> int:
+    """Where a new entry of ``name`` belongs.
+
+    In a .mc: after the last entry of the same kind that sits between the
+    setup lines (include of cf.m4, OSTYPE, DOMAIN) and the mailer block, or
+    else just before the mailer block (FEATURE after MAILER is an error, and
+    settings before OSTYPE get overridden).  In a .cf: after the last line
+    of the same option, or before the first option line.
+    """
+    if document.syntax == CF:
+        same = [index for index, _ in document.macros(name)]
+        if same:
+            return same[-1] + 1
+        for index, element in enumerate(document.elements):
+            if isinstance(element, Text) and element.raw.startswith('O '):
+                return index
+        return len(document.elements)
+
+    setup_end = 0
+    mailer_start = None
+    for index, element in enumerate(document.elements):
+        if mailer_start is not None:
+            break
+        if isinstance(element, Text):
+            if _SETUP_LINE.match(element.raw):
+                setup_end = index + 1
+            elif _MAILER_DEFINITIONS.match(element.raw):
+                mailer_start = index
+        elif element.name == 'MAILER' and not element.commented:
+            mailer_start = index
+    limit = len(document.elements) if mailer_start is None else mailer_start
+    same = [index for index, macro in document.macros(name) if setup_end <= index < limit]
+    if same:
+        return same[-1] + 1
+    return limit

@@ -1,0 +1,373 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""DaemonPortOptions / ClientPortOptions as sendmail reads them.
+
+sendmail splits the option string at commas, skips blanks before a key and
+after '=', and looks only at the first letter of each key (a few letters in
+either case).  A repeated key overrides the earlier one.  This module reads
+option strings the same way, compares values by meaning, checks new values
+against per-field grammars, and finds the sockets that cannot all be bound.
+No I/O happens here.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Optional
+
+try:
+    import netaddr
+    HAS_NETADDR = True
+except ImportError:  # pragma: no cover - reported by the modules
+    HAS_NETADDR = False
+
+
+class RefusedChange(ValueError):
+    """The requested change is unsafe or invalid; the file must stay as it is."""
+
+
+# First letter -> the name sendmail's documentation uses.
+KEY_NAMES = {
+    'A': 'Addr',
+    'c': 'children',
+    'D': 'DeliveryMode',
+    'd': 'delayLA',
+    'F': 'Family',
+    'I': 'InputMailFilters',
+    'L': 'Listen',
+    'M': 'Modifiers',
+    'N': 'Name',
+    'P': 'Port',
+    'q': 'queueLA',
+    'R': 'ReceiveSize',
+    'r': 'refuseLA',
+    'S': 'SendSize',
+}
+# Keys sendmail also accepts in lower case (daemon.c, without _FFR_DPO_CS).
+_LOWER_CASE_ALIASES = {letter.lower(): letter for letter in 'AFILMNPS'}
+_KEY_BY_NAME = {name.lower(): letter for letter, name in KEY_NAMES.items()}
+# Order used for keys added to a new entry; matches the distributions' files.
+_PREFERRED_ORDER = 'NFAPM'
+
+KNOWN_PORTS = {'smtp': 25, 'submission': 587, 'smtps': 465, 'submissions': 465, 'lmtp': 24}
+
+DAEMON_MODIFIERS = frozenset('aAbcCEfhIOrsSu')
+CLIENT_MODIFIERS = frozenset('AhS')
+
+_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
+_HOST_LABEL = r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
+HOST_NAME = re.compile(r'(?=.{1,253}\.?$)%s(?:\.%s)*\.?' % (_HOST_LABEL, _HOST_LABEL))
+_PORT_NUMBER = re.compile(r'[0-9]{1,5}')
+_SERVICE = re.compile(r'[A-Za-z][A-Za-z0-9-]{0,31}')
+_MODIFIERS = re.compile(r'[A-Za-z]*')
+_NUMBER = re.compile(r'[0-9]{1,9}')
+_DELIVERY_MODE = re.compile(r'[ibqd]')
+_FILTERS = re.compile(r'[A-Za-z0-9_.-]+(?:;[A-Za-z0-9_.-]+)*')
+_NUMERIC_KEYS = 'cdLqRrS'
+# Anything that could end a value, a key, an m4 argument or a .cf line.
+_STRUCTURAL = re.compile(r"""[`'"(),\[\]#$\\\x00-\x1f\x7f]""")
+
+
+def key_letter(raw_key: str) -> Optional[str]:
+    """The letter sendmail acts on for a key as written, or None if it ignores it."""
+    first = raw_key.lstrip(' \t')[:1]
+    letter = _LOWER_CASE_ALIASES.get(first, first)
+    return letter if letter in KEY_NAMES else None
+
+
+def key_for_option_name(name: str) -> str:
+    """Letter for a key given by name in the module's ``options`` (case-insensitive, full name)."""
+    letter = _KEY_BY_NAME.get(name.strip().lower())
+    if letter is None:
+        raise RefusedChange('unknown key %r; valid keys are %s' % (name, ', '.join(sorted(KEY_NAMES.values()))))
+    return letter
+
+
+@dataclass(frozen=True)
+class Field:
+    raw_key: str
+    value: Optional[str]  # None for a segment without '=', which sendmail skips
+
+    @property
+    def letter(self) -> Optional[str]:
+        return key_letter(self.raw_key) if self.value is not None else None
+
+    def render(self) -> str:
+        return self.raw_key if self.value is None else '%s=%s' % (self.raw_key, self.value)
+
+
+@dataclass(frozen=True)
+class PortOptions:
+    """One option string, its fields in the order written."""
+
+    fields: tuple
+
+    @classmethod
+    def parse(cls, text: str) -> 'PortOptions':
+        fields = []
+        for segment in text.split(','):
+            segment = segment.strip(' \t')
+            if not segment:
+                continue
+            key, sep, value = segment.partition('=')
+            fields.append(Field(key.rstrip(' \t'), value.strip(' \t') if sep else None))
+        return cls(tuple(fields))
+
+    def get(self, letter: str) -> Optional[str]:
+        """The value sendmail uses: the last one given for the letter."""
+        value = None
+        for field in self.fields:
+            if field.letter == letter:
+                value = field.value
+        return value
+
+    def with_value(self, letter: str, value: Optional[str]) -> 'PortOptions':
+        """Set (or with None/'' remove) a key; the last occurrence keeps its spelling and place."""
+        positions = [index for index, field in enumerate(self.fields) if field.letter == letter]
+        fields = list(self.fields)
+        if not value:
+            return PortOptions(tuple(field for field in fields if field.letter != letter))
+        if positions:
+            keep = positions[-1]
+            fields[keep] = Field(fields[keep].raw_key, value)
+            fields = [field for index, field in enumerate(fields) if index == keep or index not in positions]
+            return PortOptions(tuple(fields))
+        return PortOptions(tuple(fields) + (Field(KEY_NAMES[letter], value),))
+
+    def effective(self) -> dict:
+        """Letter -> value as sendmail sees it."""
+        result = {}
+        for field in self.fields:
+            if field.letter is not None:
+                result[field.letter] = field.value
+        return result
+
+    def same_meaning(self, other: 'PortOptions') -> bool:
+        mine, theirs = self.effective(), other.effective()
+        if mine.keys() != theirs.keys():
+            return False
+        return all(values_equal(letter, mine[letter], theirs[letter]) for letter in mine)
+
+    def render(self) -> str:
+        return ', '.join(field.render() for field in self.fields)
+
+    @property
+    def name(self) -> Optional[str]:
+        return self.get('N')
+
+    @property
+    def family(self) -> str:
+        return (self.get('F') or 'inet').lower()
+
+    def describe(self) -> dict:
+        """The entry as returned to the user."""
+        values = self.effective()
+        options = {KEY_NAMES[letter]: value for letter, value in values.items() if letter not in 'NFAPM'}
+        return {
+            'name': values.get('N'),
+            'family': values.get('F'),
+            'addr': values.get('A'),
+            'port': values.get('P'),
+            'modifiers': values.get('M'),
+            'options': options,
+        }
+
+
+def parse_ip(text: str):
+    """A netaddr.IPAddress for an IPv4 or IPv6 literal (``IPv6:`` prefix allowed), else None."""
+    if text is None:
+        return None
+    literal = text[5:] if text[:5].lower() == 'ipv6:' else text
+    if netaddr.valid_ipv4(literal, flags=netaddr.INET_PTON) and literal == text:
+        return netaddr.IPAddress(literal, flags=netaddr.INET_PTON)
+    if re.fullmatch(r'[0-9A-Fa-f:.]+', literal) and netaddr.valid_ipv6(literal):
+        return netaddr.IPAddress(literal, 6)
+    return None
+
+
+def port_number(text: Optional[str]):
+    """25 for 'smtp', the number for digits; other service names stay strings."""
+    if text is None:
+        return 25
+    if text.isdigit():
+        return int(text)
+    return KNOWN_PORTS.get(text.lower(), text.lower())
+
+
+def values_equal(letter: str, first: Optional[str], second: Optional[str]) -> bool:
+    if first is None or second is None:
+        return first == second
+    if letter == 'A':
+        first_ip, second_ip = parse_ip(first), parse_ip(second)
+        if first_ip is not None or second_ip is not None:
+            return first_ip == second_ip
+        return first.rstrip('.').lower() == second.rstrip('.').lower()
+    if letter == 'P':
+        return port_number(first) == port_number(second)
+    if letter == 'M':
+        return set(first) == set(second)
+    if letter == 'F':
+        return first.lower() == second.lower()
+    if letter in _NUMERIC_KEYS and first.isdigit() and second.isdigit():
+        return int(first) == int(second)
+    return first == second
+
+
+def _refuse_structure(key: str, value: str) -> None:
+    bad = _STRUCTURAL.search(value)
+    if bad:
+        raise RefusedChange(
+            '%s=%r contains %r, which would change the structure of sendmail.mc/sendmail.cf; '
+            'quotes, backquotes, commas, parentheses, brackets, #, $, backslashes and control '
+            'characters are not allowed in this value' % (key, value, bad.group()))
+
+
+def check_value(letter: str, value: str, modifiers: frozenset = DAEMON_MODIFIERS) -> None:
+    """Refuse a new value that does not fully match its field's grammar."""
+    key = KEY_NAMES[letter]
+    if value == '':
+        return  # an empty value removes the key
+    _refuse_structure(key, value)
+    if letter == 'N':
+        if not _NAME.fullmatch(value):
+            raise RefusedChange('Name=%r is not a valid daemon name (letters, digits, . _ -)' % value)
+    elif letter == 'F':
+        if value.lower() not in ('inet', 'inet6'):
+            raise RefusedChange('Family=%r is not supported; use inet or inet6' % value)
+    elif letter == 'A':
+        if parse_ip(value) is None and (not HOST_NAME.fullmatch(value) or re.fullmatch(r'[0-9.]+', value)):
+            raise RefusedChange('Addr=%r is neither an IPv4 address, an IPv6 address nor a host name' % value)
+    elif letter == 'P':
+        if _PORT_NUMBER.fullmatch(value):
+            if not 1 <= int(value) <= 65535:
+                raise RefusedChange('Port=%s is out of range; use 1-65535 or a service name like smtp' % value)
+        elif not _SERVICE.fullmatch(value):
+            raise RefusedChange('Port=%r is neither a port number nor a service name' % value)
+    elif letter == 'M':
+        if not _MODIFIERS.fullmatch(value):
+            raise RefusedChange('Modifiers=%r must be modifier letters only, like Ea' % value)
+        unknown = sorted(set(value) - modifiers)
+        if unknown:
+            raise RefusedChange('Modifiers=%r has unknown modifier(s) %s; known: %s'
+                                % (value, ''.join(unknown), ''.join(sorted(modifiers))))
+    elif letter in _NUMERIC_KEYS:
+        if not _NUMBER.fullmatch(value):
+            raise RefusedChange('%s=%r must be a whole number' % (key, value))
+    elif letter == 'D':
+        if not _DELIVERY_MODE.fullmatch(value):
+            raise RefusedChange('DeliveryMode=%r must be one of i, b, q, d' % value)
+    elif letter == 'I':
+        if not _FILTERS.fullmatch(value):
+            raise RefusedChange('InputMailFilters=%r must be filter names separated by ;' % value)
+
+
+def check_family(options: PortOptions) -> None:
+    """Refuse an IP literal of the other family than the entry's Family."""
+    addr = options.get('A')
+    address = parse_ip(addr)
+    if address is None:
+        return
+    family = options.family
+    if family == 'inet' and address.version == 6:
+        raise RefusedChange('Addr=%s is an IPv6 address but the entry has Family=inet; '
+                            'use Family=inet6 or an IPv4 address' % addr)
+    if family == 'inet6' and address.version == 4:
+        raise RefusedChange('Addr=%s is an IPv4 address but the entry has Family=inet6; '
+                            'use Family=inet or an IPv6 address (::ffff:%s for the mapped form)' % (addr, addr))
+
+
+# ---------------------------------------------------------------------------
+# Sockets: which daemons cannot all be bound.
+
+@dataclass(frozen=True)
+class Socket:
+    name: str
+    family: str
+    address: object  # netaddr.IPAddress; None when bound to every address
+    port: object
+
+    @property
+    def label(self) -> str:
+        if self.address is None:
+            host = '::' if self.family == 'inet6' else '0.0.0.0'
+        else:
+            host = str(self.address)
+        return '%s (%s on %s port %s)' % (self.name, self.family, host, self.port)
+
+
+def daemon_socket(options: PortOptions, position: int) -> Optional[Socket]:
+    """The listening socket of a daemon, or None when it cannot be known (host name, local)."""
+    family = options.family
+    if family not in ('inet', 'inet6'):
+        return None
+    addr = options.get('A')
+    address = parse_ip(addr) if addr else None
+    if addr and address is None:
+        return None
+    if address is not None and address.value == 0:
+        address = None
+    return Socket(options.name or 'Daemon%d' % position, family, address, port_number(options.get('P')))
+
+
+def _ipv4_part(socket: Socket):
+    """The IPv4 address an inet6 socket also takes with bindv6only=0 (None = all of them)."""
+    if socket.address is None:
+        return None
+    return socket.address.ipv4() if socket.address.is_ipv4_mapped() else False
+
+
+def sockets_overlap(first: Socket, second: Socket, bindv6only: bool) -> bool:
+    if first.port != second.port:
+        return False
+    if first.family == second.family:
+        return first.address is None or second.address is None or first.address == second.address
+    inet, inet6 = (first, second) if first.family == 'inet' else (second, first)
+    if bindv6only:
+        return False
+    taken = _ipv4_part(inet6)
+    if taken is False:
+        return False
+    return taken is None or inet.address is None or inet.address == taken
+
+
+def bind_conflicts(daemons: list, bindv6only: bool) -> list:
+    """Pairs of daemons (as option strings, in file order) whose sockets overlap."""
+    sockets = [daemon_socket(options, position) for position, options in enumerate(daemons)]
+    known = [socket for socket in sockets if socket is not None]
+    conflicts = []
+    for index, first in enumerate(known):
+        for second in known[index + 1:]:
+            if sockets_overlap(first, second, bindv6only):
+                conflicts.append((first, second))
+    return conflicts
+
+
+def conflict_message(first: Socket, second: Socket) -> str:
+    later = second.name
+    if first.family == second.family:
+        return ('daemons %s and %s want the same socket; sendmail would fail with '
+                '"opendaemonsocket: daemon %s: cannot bind: Address already in use". '
+                'Give them different ports or distinct addresses.' % (first.label, second.label, later))
+    inet, inet6 = (first, second) if first.family == 'inet' else (second, first)
+    return (
+        'daemons %s and %s both take IPv4 port %s: with net.ipv6.bindv6only=0 an inet6 socket on '
+        ':: also receives IPv4, so sendmail would fail with "opendaemonsocket: daemon %s: cannot '
+        'bind: Address already in use". Fix it one of three ways: (1) keep one inet6 daemon on :: '
+        'for both families and remove %s; (2) give each family its specific address (an IPv4 '
+        'address for %s, an IPv6 address for %s); or (3) set net.ipv6.bindv6only=1 so inet6 '
+        'sockets take IPv6 only.' % (inet.label, inet6.label, inet.port, later, inet.name,
+                                      inet.name, inet6.name))
+
+
+def both_families_served(daemons: list, bindv6only: bool) -> bool:
+    families = set()
+    for position, options in enumerate(daemons):
+        families.add(options.family)
+        socket = daemon_socket(options, position)
+        if socket is not None and socket.family == 'inet6' and not bindv6only and _ipv4_part(socket) is not False:
+            families.add('inet')
+    return {'inet', 'inet6'} <= families
