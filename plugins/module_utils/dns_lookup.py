@@ -43,10 +43,10 @@ class DnsPythonLookup:
         if servers:
             self._resolver.nameservers = list(servers)
         self._resolver.port = port
-        # One try per query, bounded by timeout, so an unreachable server costs
-        # timeout seconds per lookup rather than the default of several tries.
+        # One try per server, so an unreachable server costs timeout seconds per
+        # lookup rather than the default of several tries.
         self._resolver.timeout = timeout
-        self._resolver.lifetime = timeout
+        self._resolver.lifetime = timeout * len(self._resolver.nameservers)
         self._resolver.cache = dns.resolver.Cache()
 
     def lookup(self, name: str, rdtype: str) -> list[str]:
