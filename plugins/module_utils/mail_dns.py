@@ -139,10 +139,13 @@ def check_helo(dns: DnsLookup, ip: IPAddress, helo_name: t.Optional[str], ptr: C
     except DnsTempError as exc:
         return {"result": "temperror", "name": name, "reason": "%s %s lookup: %s" % (name, rdtype, exc)}
     problems = []
-    if ip not in addresses:
-        problems.append("HELO name %s %s" % (
-            name, "resolves to %s, not %s" % (", ".join(map(str, addresses)), ip) if addresses else "has no %s record" % rdtype))
+    if not addresses:
+        problems.append("HELO name %s has no %s record" % (name, rdtype))
+    elif ip not in addresses:
+        problems.append("HELO name %s resolves to %s, not %s" % (name, ", ".join(map(str, addresses)), ip))
     if name not in ptr["names"]:
+        if ptr["result"] == "temperror" and not problems:
+            return {"result": "temperror", "name": name, "reason": "cannot compare with the PTR: " + ptr["reason"]}
         problems.append("HELO name %s is not a PTR name of %s (PTR: %s)" % (name, ip, ", ".join(ptr["names"]) or "none"))
     if problems:
         return {"result": "fail", "name": name, "reason": "; ".join(problems)}

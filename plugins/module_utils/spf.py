@@ -201,10 +201,6 @@ def valid_domain(name: str) -> bool:
     return len(labels) > 1 and len(name) <= 253 and all(_LABEL.match(label) for label in labels)
 
 
-def _reverse_pointer(address: IPAddress) -> str:
-    return address.reverse_pointer
-
-
 def _ip_macro(address: IPAddress) -> str:
     if address.version == 4:
         return str(address)
@@ -343,7 +339,7 @@ class _Evaluation:
     def ptr_matches(self, target: str) -> bool:
         # Deprecated by RFC 7208 5.5 but still valid syntax, so evaluate it.
         try:
-            names = self.query(_reverse_pointer(self.address), "PTR")
+            names = self.query(self.address.reverse_pointer, "PTR")
         except TempError:
             return False  # a PTR failure is a no-match, not an error
         for name in names[:MAX_ADDRESS_NAMES]:

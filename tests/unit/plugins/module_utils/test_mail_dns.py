@@ -120,3 +120,9 @@ def test_blocking_only_lists_checks_in_fail_on() -> None:
     assert results[0]["failed"] == ["spf"]
     assert blocking(results, ["ptr", "helo"]) == []
     assert blocking(results, ["spf"]) == ["2001:db8:25::25: spf fail: 2001:db8:25::25 matched -all in example.com"]
+
+
+def test_helo_is_temperror_when_the_ptr_lookup_times_out() -> None:
+    zone = {**ZONE, (ipaddress.ip_address("2001:db8:25::25").reverse_pointer, "PTR"): TEMP}
+    result = check_address(FakeDns(zone), "2001:db8:25::25", "example.com", "mail.example.com")
+    assert [result[c]["result"] for c in ("ptr", "fcrdns", "spf", "helo")] == ["temperror", "temperror", "pass", "temperror"]
