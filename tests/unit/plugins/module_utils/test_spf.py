@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from ansible_collections.dualstack.mta.plugins.module_utils.spf import (
     DnsTempError,
@@ -350,3 +352,21 @@ def test_macro_expansion(spec: str, address: str, expected_query: str) -> None:
     dns = FakeDns({**ZONE, **records})
     outcome = check_host(dns, address, "test.example", sender="joe@sender.example", helo="mail.sender.example")
     assert outcome.result == "pass", (outcome, dns.queries)
+
+
+# No input crashes the evaluation ------------------------------------------------
+
+RESULTS = {"none", "neutral", "pass", "fail", "softfail", "temperror", "permerror"}
+PIECES = ["a", "mx", "ptr", "all", "exists", "include", "ip4", "ip6", "redirect", "exp", ":", "=", "/", "//",
+          "-", "~", "?", "+", "%{", "}", "%{ir}", "%{d2}", "%%", ".", "example.com", "mail.example.com",
+          "192.0.2.1", "2001:db8::", "24", "64", "0", "999", " "]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(
+    st.text(alphabet=st.characters(min_codepoint=0x20, max_codepoint=0x7E), max_size=60),
+    st.lists(st.sampled_from(PIECES), max_size=20).map("".join),
+), st.sampled_from(["192.0.2.1", "2001:db8:25::1"]))
+def test_any_record_gives_a_result(tail: str, address: str) -> None:
+    outcome = check_host(FakeDns({**ZONE, **spf("test.example", "v=spf1 " + tail)}), address, "test.example")
+    assert outcome.result in RESULTS
