@@ -109,7 +109,8 @@ def quote(value: str, levels: int) -> str:
 
 
 def _is_word_char(char: str) -> bool:
-    return bool(char) and (char.isalnum() or char == '_')
+    # m4 words are ASCII only
+    return bool(char) and (char.isascii() and char.isalnum() or char == '_')
 
 
 def _closing_quote(text: str, start: int) -> int:
@@ -159,7 +160,7 @@ def _scan_arguments(text: str, start: int, single_line: bool) -> Optional[tuple]
         elif char == ',' and depth == 1:
             args.append(text[arg_start:index])
             arg_start = index + 1
-        elif char.isalpha() or char == '_':
+        elif _WORD.match(text, index):
             word = _WORD.match(text, index)
             end = word.end()
             if word.group() == 'dnl' and not single_line:
