@@ -98,7 +98,6 @@ _DOMAIN_CIDR = re.compile(
 )
 _MACRO = re.compile(r"%(?:\{(?P<letter>[slodiphcrtvSLODIPHCRTV])(?P<digits>[0-9]*)(?P<reverse>[rR]?)(?P<delims>[-.+,/_=]*)\}|(?P<escape>[%_-]))")
 _TOPLABEL = re.compile(r"(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9])\Z")
-_LABEL = re.compile(r"[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
 
 
 def is_spf_record(text: str) -> bool:
@@ -196,9 +195,12 @@ def parse_record(text: str) -> Record:
 
 
 def valid_domain(name: str) -> bool:
-    """A multi-label name with labels of 1-63 characters (RFC 7208 4.3)."""
+    """A multi-label name with labels of 1-63 characters (RFC 7208 4.3).
+
+    Any other octet is allowed: macros such as %{l} put local parts into names.
+    """
     labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
-    return len(labels) > 1 and len(name) <= 253 and all(_LABEL.match(label) for label in labels)
+    return len(labels) > 1 and len(name) <= 253 and all(0 < len(label) <= 63 and " " not in label for label in labels)
 
 
 def _ip_macro(address: IPAddress) -> str:

@@ -344,6 +344,7 @@ def test_parse_record_structure() -> None:
         ("%{h}._h.example.com", "192.0.2.1", "mail.sender.example._h.example.com"),
         ("%{l-}._x.example.com", "192.0.2.1", "joe._x.example.com"),
         ("%{d1r}._x.example.com", "192.0.2.1", "test._x.example.com"),
+        ("%{s}._s.example.com", "192.0.2.1", "joe@sender.example._s.example.com"),
     ],
 )
 def test_macro_expansion(spec: str, address: str, expected_query: str) -> None:
