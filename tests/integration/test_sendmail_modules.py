@@ -1,0 +1,313 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""sendmail_daemon, sendmail_client and sendmail_mc against the real m4, cf macros and sendmail.
+
+Everything that runs sendmail (the modules' ``sendmail -bC`` check and the
+daemons) runs inside a network namespace created here, with only loopback and
+a dummy interface holding documentation addresses, and in its own UTS
+namespace with an FQDN host name (sendmail stalls without one).  Nothing
+leaves the machine.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+ANSIBLE = str(Path(sys.executable).with_name('ansible'))
+DEBIAN_MC = Path('/etc/mail/sendmail.mc')
+CF_M4 = Path('/usr/share/sendmail/cf/m4/cf.m4')
+SENDMAIL = shutil.which('sendmail', path='/usr/sbin:/usr/lib:' + os.environ.get('PATH', ''))
+M4 = shutil.which('m4')
+HOSTNAME = 'mx.example.test'
+IPV4, IPV6 = '198.51.100.10', '2001:db8:25::10'
+
+pytestmark = [
+    pytest.mark.skipif(os.geteuid() != 0, reason='needs root for network namespaces and sendmail'),
+    pytest.mark.skipif(not (SENDMAIL and M4 and CF_M4.exists() and DEBIAN_MC.exists()),
+                       reason='needs m4, sendmail-bin and sendmail-cf (Debian packages) with /etc/mail/sendmail.mc'),
+]
+
+MTA_V4 = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl"
+COMMENTED_MTA_V6 = "dnl DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::1')dnl"
+
+
+def wait_for(predicate, timeout, what):
+    """Poll ``predicate`` until true; ``what()`` describes the state on failure."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.1)
+    pytest.fail('timed out after %ss waiting for %s' % (timeout, what()))
+
+
+@pytest.fixture(scope='module')
+def netns():
+    name = 'dsmta-%d' % os.getpid()
+    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=10)
+    try:
+        def ns_ip(*args, check=True):
+            return subprocess.run(['ip', 'netns', 'exec', name, 'ip'] + list(args), check=check,
+                                  capture_output=True, timeout=10).returncode == 0
+
+        ns_ip('link', 'set', 'lo', 'up')
+        # A dummy interface where the kernel has one, else loopback holds the test addresses.
+        device = 'dummy0' if ns_ip('link', 'add', 'dummy0', 'type', 'dummy', check=False) else 'lo'
+        ns_ip('link', 'set', device, 'up')
+        ns_ip('addr', 'add', IPV4 + '/24', 'dev', device)
+        ns_ip('-6', 'addr', 'add', IPV6 + '/64', 'dev', device, 'nodad')
+        yield name
+    finally:
+        pids = subprocess.run(['ip', 'netns', 'pids', name], capture_output=True, text=True, timeout=10).stdout.split()
+        for pid in pids:
+            try:
+                os.kill(int(pid), 9)
+            except ProcessLookupError:
+                pass
+        subprocess.run(['ip', 'netns', 'del', name], check=False, timeout=10)
+
+
+def in_netns(netns, command):
+    """``command`` inside the namespace, with its own FQDN host name."""
+    return (['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--', 'sh', '-c',
+             'hostname %s && exec "$@"' % HOSTNAME, 'sh'] + list(command))
+
+
+def run_module(netns, module, check=False, diff=False, **args):
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO / '.cache' / 'collections'))
+    command = [ANSIBLE, 'localhost', '-i', 'localhost,', '-c', 'local',
+               '-e', 'ansible_python_interpreter=' + sys.executable,
+               '-m', 'dualstack.mta.' + module, '-a', json.dumps(args)]
+    if check:
+        command.append('--check')
+    if diff:
+        command.append('--diff')
+    done = subprocess.run(in_netns(netns, command), env=env, capture_output=True, text=True, timeout=120, check=False)
+    try:
+        return json.loads(done.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
+    except (ValueError, KeyError, IndexError):
+        pytest.fail('no module result (rc=%d):\n%s\n%s' % (done.returncode, done.stdout, done.stderr))
+
+
+@pytest.fixture
+def mc(tmp_path):
+    path = tmp_path / 'sendmail.mc'
+    shutil.copyfile(DEBIAN_MC, path)
+    path.chmod(0o644)
+    return path
+
+
+def build_cf(mc_path):
+    done = subprocess.run([M4, str(mc_path)], cwd=str(mc_path.parent), capture_output=True, text=True,
+                          timeout=60, env=dict(os.environ, LC_ALL='C'))
+    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
+    cf = mc_path.with_suffix('.cf')
+    cf.write_text(done.stdout)
+    return cf
+
+
+# --- idempotence, check mode, diff, backup ----------------------------------------
+
+def test_check_apply_check_apply(netns, mc):
+    args = dict(path=str(mc), name='MTA-v6', family='inet6', addr=IPV6, port='smtp')
+    original = mc.read_bytes()
+
+    first = run_module(netns, 'sendmail_daemon', check=True, diff=True, **args)
+    assert first['changed'] and first['rebuild_needed'] and mc.read_bytes() == original
+    assert "Addr=%s''" % IPV6 in first['diff']['after']
+
+    second = run_module(netns, 'sendmail_daemon', backup=True, **args)
+    assert second['changed'] and second['entry']['state'] == 'present'
+    assert Path(second['backup_file']).read_bytes() == original
+
+    third = run_module(netns, 'sendmail_daemon', check=True, **args)
+    fourth = run_module(netns, 'sendmail_daemon', **dict(args, addr=IPV6.upper()))
+    assert not third['changed'] and not fourth['changed'] and not fourth['rebuild_needed']
+    assert 'O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr=%s' % IPV6 in \
+        build_cf(mc).read_text().splitlines()
+
+
+def test_smart_host_masquerading_and_log_level_as_a_short_list(netns, mc):
+    tasks = [
+        dict(define='SMART_HOST', value='[mx.dnl.example.com]'),
+        dict(feature='nocanonify'),
+        dict(feature='accept_unresolvable_domains'),
+        dict(masquerade_as='FEATURE.gnu.example'),
+        dict(masquerade_domain='ostype.example'),
+        dict(exposed_user='define'),
+        dict(define='confLOG_LEVEL', value='15'),
+    ]
+    for task in tasks:
+        assert run_module(netns, 'sendmail_mc', path=str(mc), **task)['changed'], task
+        assert not run_module(netns, 'sendmail_mc', path=str(mc), **task)['changed'], task
+    lines = build_cf(mc).read_text().splitlines()
+    for expected in ('DS[mx.dnl.example.com]', 'DMFEATURE.gnu.example', 'C{M}ostype.example', 'C{E}define',
+                     'O LogLevel=15'):
+        assert expected in lines
+
+
+def test_client_options_pin_the_ipv6_source(netns, mc):
+    result = run_module(netns, 'sendmail_client', path=str(mc), name='out6', family='inet6', addr=IPV6)
+    assert result['changed']
+    assert 'O ClientPortOptions=Name=out6, Family=inet6, Addr=%s' % IPV6 in build_cf(mc).read_text().splitlines()
+
+
+def test_cf_is_edited_directly_and_checked(netns, mc):
+    cf = build_cf(mc)
+    result = run_module(netns, 'sendmail_daemon', path=str(cf), name='MTA-v6', family='inet6', addr='::1')
+    assert result['changed'] and not result['rebuild_needed']
+    assert 'O DaemonPortOptions=Name=MTA-v6, Family=inet6, Addr=::1' in cf.read_text().splitlines()
+
+
+# --- refusals ------------------------------------------------------------------------
+
+@pytest.mark.parametrize('module, args, message', [
+    ('sendmail_daemon', dict(name='MTA-v6', family='inet6', addr='::'), 'cannot bind: Address already in use'),
+    ('sendmail_daemon', dict(name='MTA-v6', family='inet6', addr='2001:db8::zz'), 'neither an IPv4 address'),
+    ('sendmail_daemon', dict(name='MTA-v6', family='inet6', addr=IPV4), 'IPv4 address but the entry has Family=inet6'),
+    ('sendmail_daemon', dict(name='MTA-v6', port='65536'), 'out of range'),
+    ('sendmail_daemon', dict(name='MTA-v6', options={'Bogus': '1'}), 'unknown key'),
+    ('sendmail_daemon', dict(name='MTA-v6', state='commented', addr="::1')dnl\nsyscmd(`touch /tmp/x')"),
+     'would change the structure'),
+    ('sendmail_mc', dict(define='SMART_HOST', value='esyscmd(id -un)'), 'would change the structure'),
+    ('sendmail_mc', dict(define='confLOG_LEVEL', value='15\nO QueueDirectory=/tmp'), 'would change the structure'),
+])
+def test_refusals_leave_the_file_byte_identical(netns, mc, module, args, message):
+    original = mc.read_bytes()
+    result = run_module(netns, module, path=str(mc), **args)
+    assert result.get('failed') and message in result['msg'], result
+    assert mc.read_bytes() == original
+
+
+def test_dual_stack_refusal_names_the_three_fixes(netns, mc):
+    # Without the commented template the new entry goes after MTA-v4, so MTA-v6 is the one that fails.
+    mc.write_text(mc.read_text().replace(COMMENTED_MTA_V6 + '\n', ''))
+    msg = run_module(netns, 'sendmail_daemon', path=str(mc), name='MTA-v6', family='inet6')['msg']
+    assert 'opendaemonsocket: daemon MTA-v6: cannot bind: Address already in use' in msg
+    assert 'one inet6 daemon on ::' in msg and 'specific address' in msg and 'bindv6only=1' in msg
+
+
+def test_failing_m4_check_leaves_the_file_and_reports_m4(netns, mc):
+    broken = mc.read_text().replace('MAILER_DEFINITIONS', "FEATURE(`no_such_feature_here')dnl\nMAILER_DEFINITIONS")
+    mc.write_text(broken)
+    result = run_module(netns, 'sendmail_mc', path=str(mc), feature='nocanonify')
+    assert result.get('failed') and 'm4 rejected the candidate' in result['msg']
+    assert 'no_such_feature_here' in result['msg']
+    assert mc.read_text() == broken
+
+
+def test_failing_sendmail_check_leaves_the_cf(netns, mc):
+    cf = build_cf(mc)
+    broken = cf.read_text() + 'O Timeout.connect=5x\n'
+    cf.write_text(broken)
+    result = run_module(netns, 'sendmail_daemon', path=str(cf), name='MTA-v6', family='inet6', addr='::1')
+    assert result.get('failed') and 'sendmail -bC rejected' in result['msg'] and 'Invalid time unit' in result['msg']
+    assert cf.read_text() == broken
+
+
+# --- concurrency -----------------------------------------------------------------------
+
+def test_concurrent_runs_lose_no_update(netns, mc):
+    users = ['user%d' % number for number in range(8)]
+    with ThreadPoolExecutor(max_workers=len(users)) as pool:
+        results = list(pool.map(lambda user: run_module(netns, 'sendmail_mc', path=str(mc), exposed_user=user), users))
+    assert all(result['changed'] for result in results)
+    text = mc.read_text()
+    assert [user for user in users if "EXPOSED_USER(``%s'')dnl" % user not in text] == []
+    assert not [name for name in os.listdir(mc.parent) if name.endswith('.tmp')]
+
+
+# --- real sendmail in the namespace ------------------------------------------------------
+
+@pytest.fixture
+def start_sendmail(netns, tmp_path):
+    """Start sendmail in the foreground from a .cf; stopped (and waited for) afterwards."""
+    started = []
+
+    def start(cf):
+        queue = tmp_path / 'queue'
+        queue.mkdir(mode=0o700, exist_ok=True)
+        command = in_netns(netns, [SENDMAIL, '-bD', '-C', str(cf), '-O', 'PidFile=%s' % (tmp_path / 'pid'),
+                                   '-O', 'QueueDirectory=%s' % queue, '-O', 'HostStatusDirectory='])
+        log = open(tmp_path / 'sendmail.log', 'w+')
+        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+        started.append((process, log))
+        return process, tmp_path / 'sendmail.log'
+
+    yield start
+    for process, log in started:
+        if process.poll() is None:
+            os.killpg(process.pid, 15)
+            try:
+                process.wait(timeout=3)  # sendmail ignores TERM while it retries a bind
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, 9)
+                process.wait(timeout=10)
+        log.close()
+
+
+def listening(netns):
+    out = subprocess.run(['ip', 'netns', 'exec', netns, 'ss', '-ltnH'], capture_output=True, text=True,
+                         timeout=10, check=True).stdout
+    return sorted(line.split()[3] for line in out.splitlines() if line.strip())
+
+
+def banner(netns, host, port=25):
+    """The first line an SMTP server sends, read from inside the namespace."""
+    script = ('import socket,sys\n'
+              's=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=10)\n'
+              'print(s.makefile().readline().strip())\n')
+    done = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', script, host, str(port)],
+                          capture_output=True, text=True, timeout=30, check=False)
+    return done.stdout.strip()
+
+
+def test_sendmail_listens_on_exactly_the_configured_sockets(netns, mc, start_sendmail):
+    assert run_module(netns, 'sendmail_daemon', path=str(mc), name='MTA-v6', family='inet6', addr=IPV6)['changed']
+    assert run_module(netns, 'sendmail_daemon', path=str(mc), name='MTA-v4', addr=IPV4)['changed']
+    start_sendmail(build_cf(mc))
+    expected = sorted(['%s:25' % IPV4, '[%s]:25' % IPV6, '127.0.0.1:587'])
+    wait_for(lambda: listening(netns) == expected, 20, lambda: 'sockets %s (have %s)' % (expected, listening(netns)))
+    assert banner(netns, IPV6).startswith('220 %s' % HOSTNAME)
+    assert banner(netns, IPV4).startswith('220 %s' % HOSTNAME)
+
+
+def test_one_inet6_daemon_on_any_serves_both_families(netns, mc, start_sendmail):
+    assert run_module(netns, 'sendmail_daemon', path=str(mc), name='MTA-v4', state='absent')['changed']
+    result = run_module(netns, 'sendmail_daemon', path=str(mc), name='MTA-v6', family='inet6', addr='::')
+    assert result['changed'] and [entry['name'] for entry in result['entries'] if entry['state'] == 'present'] == [
+        'MTA-v6', 'MSP-v4']
+    start_sendmail(build_cf(mc))
+    # ss shows a dual-stack socket (IPV6_V6ONLY off) on :: as *:25
+    expected = ['*:25', '127.0.0.1:587']
+    wait_for(lambda: listening(netns) == expected, 20, lambda: 'sockets %s (have %s)' % (expected, listening(netns)))
+    for host in ('127.0.0.1', '::1', IPV4, IPV6):
+        assert banner(netns, host).startswith('220 %s' % HOSTNAME), host
+
+
+def test_the_refused_configuration_really_fails_to_bind(netns, mc, start_sendmail):
+    # Forced past the module: the file is written directly.
+    inet6_any = "DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::')dnl"
+    mc.write_text(mc.read_text().replace(MTA_V4, MTA_V4 + '\n' + inet6_any))
+    _, log = start_sendmail(build_cf(mc))
+    wait_for(lambda: 'opendaemonsocket: daemon MTA-v6: cannot bind: Address already in use' in log.read_text(),
+             30, lambda: 'the bind error in %r' % log.read_text())
+    sockets = listening(netns)
+    assert '*:25' not in sockets and '[::]:25' not in sockets
+    assert '127.0.0.1:25' in sockets
