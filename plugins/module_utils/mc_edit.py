@@ -46,6 +46,16 @@ def _state_of(macro) -> str:
     return COMMENTED if macro.commented else PRESENT
 
 
+def _indexes(matches: list) -> list:
+    return [match[0] for match in matches]
+
+
+def _active_first(matches: list) -> list:
+    """The macros of (index, macro) matches, active ones only if there are any."""
+    macros = [match[1] for match in matches]
+    return [macro for macro in macros if not macro.commented] or macros
+
+
 def _remove(document: Document, indexes: list) -> Document:
     for index in sorted(indexes, reverse=True):
         document = document.replace_at(index, None)
@@ -78,7 +88,7 @@ def describe_port_entries(document: Document, kind: str) -> list:
 
 
 def _active_daemons(document: Document) -> list:
-    return [options for _, macro, options in _port_entries(document, 'DAEMON_OPTIONS') if not macro.commented]
+    return [entry[2] for entry in _port_entries(document, 'DAEMON_OPTIONS') if not entry[1].commented]
 
 
 def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
@@ -100,10 +110,10 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
     new_options = None
 
     if state == ABSENT:
-        result = _remove(document, [index for index, _, _ in entries])
+        result = _remove(document, [entry[0] for entry in entries])
     else:
         if len(active) > 1:
-            lines = ', '.join(str(document.line_number(index)) for index, _, _ in active)
+            lines = ', '.join(str(document.line_number(index)) for index in (entry[0] for entry in active))
             raise RefusedChange('%d active %s entries are named %s (lines %s); remove the extra ones '
                                 'or give them distinct names first' % (len(active), kind, name, lines))
         commented = state == COMMENTED
@@ -187,7 +197,8 @@ def _daemon_warnings(document: Document, name: str, state: str, options, bindv6o
 
 def _client_warnings(document: Document, name: str, options) -> list:
     warnings = []
-    for _, macro, other in _port_entries(document, 'CLIENT_OPTIONS'):
+    for entry in _port_entries(document, 'CLIENT_OPTIONS'):
+        macro, other = entry[1], entry[2]
         if not macro.commented and other.name != name and other.family == options.family:
             warnings.append(
                 'CLIENT_OPTIONS %s and %s both set Family=%s; sendmail keeps only the last one per family.'
@@ -294,10 +305,10 @@ def ensure_feature(document: Document, feature: str, arguments: Optional[list], 
 
     matches = [(index, macro) for index, macro in document.macros('FEATURE') if identity(macro)]
     if state == ABSENT:
-        after = _remove(document, [index for index, _ in matches])
+        after = _remove(document, _indexes(matches))
     else:
         if arguments is None:
-            current = [macro for _, macro in matches if not macro.commented] or [macro for _, macro in matches]
+            current = _active_first(matches)
             values = current[0].values if current else (feature,)
         else:
             values = (feature,) + tuple(arguments)
@@ -330,10 +341,10 @@ def ensure_define(document: Document, name: str, value: Optional[str], state: st
 
     defines = [(index, macro) for index, macro in document.macros('define') if identity(macro)]
     if state == ABSENT:
-        after = _remove(document, [index for index, _ in defines])
+        after = _remove(document, _indexes(defines))
     else:
         if value is None:
-            current = [macro for _, macro in defines if not macro.commented] or [macro for _, macro in defines]
+            current = _active_first(defines)
             value = current[0].values[1] if current and len(current[0].values) > 1 else ''
         after = document
         if state == PRESENT:
@@ -360,7 +371,7 @@ def ensure_undefine(document: Document, name: str, state: str) -> Plan:
 
     matches = [(index, macro) for index, macro in document.macros('undefine') if identity(macro)]
     if state == ABSENT:
-        after = _remove(document, [index for index, _ in matches])
+        after = _remove(document, _indexes(matches))
     else:
         after = document
         if state == PRESENT:
@@ -406,7 +417,7 @@ def ensure_member(document: Document, macro_name: str, value: str, state: str) -
 
     matches = [(index, macro) for index, macro in document.macros(macro_name) if identity(macro)]
     if state == ABSENT:
-        after = _remove(document, [index for index, _ in matches])
+        after = _remove(document, _indexes(matches))
     else:
         after = _set_entry(document, macro_name, matches, (value,), state)
     return _plan(document, after, (macro_name,), identity, expected)

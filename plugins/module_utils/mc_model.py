@@ -318,7 +318,7 @@ def insertion_index(document: Document, name: str) -> int:
     of the same option, or before the first option line.
     """
     if document.syntax == CF:
-        same = [index for index, _ in document.macros(name)]
+        same = [match[0] for match in document.macros(name)]
         if same:
             return same[-1] + 1
         for index, element in enumerate(document.elements):

@@ -60,7 +60,7 @@ CLIENT_MODIFIERS = frozenset('AhS')
 
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 _HOST_LABEL = r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
-HOST_NAME = re.compile(r'(?=.{1,253}\.?$)%s(?:\.%s)*\.?' % (_HOST_LABEL, _HOST_LABEL))
+HOST_NAME = re.compile(r'(?=.{1,253}\Z)%s(?:\.%s)*\.?' % (_HOST_LABEL, _HOST_LABEL))
 _PORT_NUMBER = re.compile(r'[0-9]{1,5}')
 _SERVICE = re.compile(r'[A-Za-z][A-Za-z0-9-]{0,31}')
 _MODIFIERS = re.compile(r'[A-Za-z]*')
@@ -359,8 +359,8 @@ def conflict_message(first: Socket, second: Socket) -> str:
         'bind: Address already in use". Fix it one of three ways: (1) keep one inet6 daemon on :: '
         'for both families and remove %s; (2) give each family its specific address (an IPv4 '
         'address for %s, an IPv6 address for %s); or (3) set net.ipv6.bindv6only=1 so inet6 '
-        'sockets take IPv6 only.' % (inet.label, inet6.label, inet.port, later, inet.name,
-                                      inet.name, inet6.name))
+        'sockets take IPv6 only.'
+        % (inet.label, inet6.label, inet.port, later, inet.name, inet.name, inet6.name))
 
 
 def both_families_served(daemons: list, bindv6only: bool) -> bool:

@@ -23,7 +23,8 @@ description:
   - Before writing, the candidate is built with m4 and checked with C(sendmail -bC); see O(validate).
   - The file is locked during the change and replaced atomically, keeping owner, mode and SELinux
     context.
-author: dualstack.mta maintainers
+author:
+  - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
 requirements:

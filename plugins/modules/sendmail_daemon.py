@@ -25,7 +25,8 @@ description:
   - Before writing, the candidate is built with m4 and checked with C(sendmail -bC); see O(validate).
   - The file is locked during the change and replaced atomically, keeping owner, mode and SELinux
     context.
-author: dualstack.mta maintainers
+author:
+  - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
 requirements:
@@ -102,13 +103,13 @@ EXAMPLES = r"""
     addr: "2001:db8::25"
     port: smtp
 
-- name: One daemon on :: for IPv4 and IPv6 (needs net.ipv6.bindv6only=0)
+- name: "One daemon on :: for IPv4 and IPv6 (needs net.ipv6.bindv6only=0)"
   dualstack.mta.sendmail_daemon:
     name: MTA-v6
     family: inet6
     addr: "::"
-  # remove the inet daemon on the same port first:
-  # dualstack.mta.sendmail_daemon: {name: MTA-v4, state: absent}
+  # first remove the inet daemon on the same port, for example with
+  # name=MTA-v4 state=absent
 
 - name: Submission port with a larger listen queue
   dualstack.mta.sendmail_daemon:

@@ -24,7 +24,8 @@ description:
     must pass C(sendmail -bC).
   - The file is locked during the change and replaced atomically, keeping owner, mode and SELinux
     context.
-author: dualstack.mta maintainers
+author:
+  - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
 requirements:
