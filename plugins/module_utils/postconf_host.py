@@ -8,8 +8,10 @@
 from __future__ import annotations
 
 import os
+import pty
 import shutil
 import stat
+import subprocess
 import tempfile
 import typing as t
 
@@ -108,10 +110,30 @@ class Postfix:
         rc, out, _err = self.run("-M")
         return out if rc == 0 else ""
 
-    def check(self) -> tuple[int, str, str]:
+    def check(self) -> tuple[int, str]:
+        """postfix check, with its messages: postfix writes them to stderr only when that is a
+        terminal (otherwise only to syslog), so it gets one."""
         postfix = self.module.get_bin_path("postfix", required=True)
         argv = [postfix] + (["-c", self.config_dir] if self.config_dir else []) + ["check"]
-        return self.module.run_command(argv, environ_update=C_LOCALE)
+        primary, secondary = pty.openpty()
+        try:
+            process = subprocess.Popen(
+                argv, stdin=subprocess.DEVNULL, stdout=secondary, stderr=secondary, env=dict(os.environ, **C_LOCALE)
+            )
+        finally:
+            os.close(secondary)
+        chunks = []
+        while True:
+            try:
+                chunk = os.read(primary, 65536)
+            except OSError:  # EIO: the last writer has closed the terminal
+                break
+            if not chunk:
+                break
+            chunks.append(chunk)
+        os.close(primary)
+        output = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+        return process.wait(), output
 
     def apply(self, changes: Plan, directory: str | None = None) -> list[str]:
         messages = []
@@ -198,14 +220,13 @@ def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
             main_cf.restore(module)
             raise
         main_cf.keep_attributes()
-        rc, out, err = host.check()
+        rc, out = host.check()
         if rc != 0:
             main_cf.restore(module)
             raise Failure(
-                "postfix check failed, %s is restored: %s" % (main_cf.path, (err or out).strip()),
-                rc=rc, stdout=out, stderr=err,
+                "postfix check failed, %s is restored: %s" % (main_cf.path, out.strip()), rc=rc, stdout=out
             )
-        warnings += warning_lines(err)
+        warnings += warning_lines(out)
 
     if set(wanted) & RESTART_PARAMETERS:
         for service in pinned_smtp_services(host.master()):
