@@ -25,7 +25,7 @@ description:
   - A refused task leaves C(main.cf) byte for byte as it was.
   - Does not restart or reload postfix; see RV(restart_required) and RV(reload_required).
 author:
-  - dualstack.mta contributors
+  - dualstack.mta maintainers (@dualstack)
 requirements:
   - postfix (C(postconf) and C(postfix) on the managed host)
   - netaddr (Python library on the managed host)
