@@ -1,0 +1,63 @@
+"""Helpers for the scenarios' testinfra tests: hosts by name and their addresses."""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import time
+
+import pytest
+import testinfra
+
+
+def _host(name):
+    return testinfra.get_host(
+        f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"
+    )
+
+
+def _global_addresses(name):
+    """Global addresses of eth0 by family, in the order the kernel lists them."""
+    out = _host(name).check_output("ip -j addr show dev eth0")
+    found = {"inet": [], "inet6": []}
+    for info in json.loads(out)[0]["addr_info"]:
+        if info.get("scope") == "global":
+            found[info["family"]].append(ipaddress.ip_address(info["local"]))
+    return found
+
+
+@pytest.fixture(scope="session")
+def host_named():
+    return _host
+
+
+@pytest.fixture(scope="session")
+def addresses():
+    return _global_addresses
+
+
+def _smtp_banner(client, address, port=25):
+    """The first line the server at address:port sends, read from the client host."""
+    result = client.run(f"printf 'QUIT\\r\\n' | timeout 15 nc -w 10 {address} {port}")
+    return result.stdout.splitlines()[0] if result.stdout else result.stderr
+
+
+def _wait_for_text(host, path, text, timeout=60):
+    """True once path on host contains text; polls for at most timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if host.run(f"grep -qF -- {text!r} {path}").rc == 0:
+            return True
+        time.sleep(2)
+    return False
+
+
+@pytest.fixture(scope="session")
+def smtp_banner():
+    return _smtp_banner
+
+
+@pytest.fixture(scope="session")
+def wait_for_text():
+    return _wait_for_text

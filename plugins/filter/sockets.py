@@ -1,0 +1,99 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Listening sockets as "address port" strings, so expected and actual compare as sets."""
+
+from __future__ import annotations
+
+import ipaddress
+import typing as t
+
+from ansible.errors import AnsibleFilterError
+
+SERVICE_PORTS = {'smtp': 25, 'submission': 587, 'smtps': 465, 'submissions': 465, 'lmtp': 24}
+ANY = {'inet': '0.0.0.0', 'inet6': '::'}
+
+
+def socket_key(address: str, port: t.Union[int, str]) -> str:
+    """One spelling per socket: the compressed address, brackets and zone dropped.
+
+    ss shows an IPv6 socket on :: that also takes IPv4 (IPV6_V6ONLY off) as ``*``.
+    """
+    address = str(address).strip('[]').split('%')[0]
+    if address in ('*', ''):
+        address = '::'
+    return f'{ipaddress.ip_address(address).compressed} {int(port)}'
+
+
+def _port(value: t.Union[int, str, None]) -> int:
+    if value is None or value == '':
+        return 25
+    text = str(value).strip().lower()
+    if text in SERVICE_PORTS:
+        return SERVICE_PORTS[text]
+    try:
+        return int(text)
+    except ValueError:
+        raise AnsibleFilterError(f'unknown port {value!r}: give a number or one of {", ".join(SERVICE_PORTS)}') from None
+
+
+def _literal(address: str) -> t.Optional[str]:
+    """The address as an IP literal, or None for a host name."""
+    text = address[5:] if address.lower().startswith('ipv6:') else address
+    try:
+        return ipaddress.ip_address(text).compressed
+    except ValueError:
+        return None
+
+
+def sendmail_sockets(daemons: list[dict[str, t.Any]]) -> list[str]:
+    """Sockets that present DAEMON_OPTIONS entries open (host-name addresses cannot be checked)."""
+    keys = []
+    for daemon in daemons:
+        if daemon.get('state', 'present') != 'present':
+            continue
+        family = daemon.get('family') or 'inet'
+        if family not in ANY:
+            continue  # local (unix) sockets are not TCP listeners
+        address = _literal(str(daemon.get('addr') or ANY[family]))
+        if address is not None:
+            keys.append(socket_key(address, _port(daemon.get('port'))))
+    return sorted(set(keys))
+
+
+def postfix_sockets(inet_interfaces: str, inet_protocols: str, port: t.Union[int, str] = 25) -> list[str]:
+    """Sockets postfix's smtpd opens for inet_interfaces and inet_protocols."""
+    protocols = {p for p in str(inet_protocols).replace(',', ' ').split() if p}
+    if 'all' in protocols:
+        protocols = {'ipv4', 'ipv6'}
+    families = [f for f, p in (('inet', 'ipv4'), ('inet6', 'ipv6')) if p in protocols]
+    keys = []
+    for item in str(inet_interfaces).replace(',', ' ').split():
+        item = item.lower()
+        if item == 'all':
+            keys += [socket_key(ANY[f], port) for f in families]
+        elif item in ('loopback-only', 'localhost'):
+            keys += [socket_key({'inet': '127.0.0.1', 'inet6': '::1'}[f], port) for f in families]
+        else:
+            address = _literal(item.strip('[]'))
+            if address is not None:
+                keys.append(socket_key(address, port))
+    return sorted(set(keys))
+
+
+def listening_sockets(tcp_listen: list[dict[str, t.Any]]) -> list[str]:
+    """The sockets in community.general.listen_ports_facts' tcp_listen."""
+    return sorted({socket_key(entry['address'], entry['port']) for entry in tcp_listen})
+
+
+class FilterModule:
+    """Socket filters."""
+
+    def filters(self):
+        return {
+            'sendmail_sockets': sendmail_sockets,
+            'postfix_sockets': postfix_sockets,
+            'listening_sockets': listening_sockets,
+        }
