@@ -37,10 +37,19 @@ def addresses():
     return _global_addresses
 
 
+# Waits for the greeting before it speaks: sendmail's greet_pause rejects early talkers.
+_BANNER_CLIENT = (
+    "import socket,sys;"
+    "s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=15);"
+    "f=s.makefile('rb');line=f.readline();"
+    "s.sendall(b'QUIT\\r\\n');print(line.decode().strip())"
+)
+
+
 def _smtp_banner(client, address, port=25):
     """The first line the server at address:port sends, read from the client host."""
-    result = client.run(f"printf 'QUIT\\r\\n' | timeout 15 nc -w 10 {address} {port}")
-    return result.stdout.splitlines()[0] if result.stdout else result.stderr
+    result = client.run(f'python3 -c "{_BANNER_CLIENT}" {address} {port}')
+    return result.stdout.strip() or result.stderr.strip()
 
 
 def _wait_for_text(host, path, text, timeout=60):
