@@ -231,6 +231,7 @@ def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
     if set(wanted) & RESTART_PARAMETERS:
         for service in pinned_smtp_services(host.master()):
             module.warn("master.cf service %s listens on its own address, whatever inet_interfaces says" % service)
+    warnings = list(dict.fromkeys(warnings))  # the copy and the real file repeat some
     for line in warnings:
         module.warn(line)
 
