@@ -71,6 +71,12 @@ options:
       - Any other DaemonPortOptions keys by name, for example C(Listen), C(children),
         C(InputMailFilters), C(ReceiveSize). A null or empty value removes the key.
     type: dict
+  bindv6only:
+    description:
+      - The value of C(net.ipv6.bindv6only) to plan for, instead of the one the target has now.
+      - For a host whose sysctl is set to change (for example in C(/etc/sysctl.d)) before sendmail
+        next starts. A wrong value lets through a layout that cannot bind.
+    type: bool
   path:
     description:
       - The file to edit. A path ending in C(.cf) edits C(O DaemonPortOptions=) lines directly.
@@ -177,8 +183,10 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail_task import
 
 
 def main():
-    module = AnsibleModule(argument_spec=PORT_ENTRY_ARGUMENTS, supports_check_mode=True)
-    run_port_entry(module, 'DAEMON_OPTIONS', read_bindv6only())
+    module = AnsibleModule(argument_spec=dict(PORT_ENTRY_ARGUMENTS, bindv6only=dict(type='bool')),
+                           supports_check_mode=True)
+    bindv6only = module.params['bindv6only']
+    run_port_entry(module, 'DAEMON_OPTIONS', read_bindv6only() if bindv6only is None else bindv6only)
 
 
 if __name__ == '__main__':
