@@ -21,7 +21,7 @@ def socket_key(address: str, port: t.Union[int, str]) -> str:
 
     ss shows an IPv6 socket on :: that also takes IPv4 (IPV6_V6ONLY off) as ``*``.
     """
-    address = str(address).strip('[]').split('%')[0]
+    address = str(address).strip('[]').split('%', maxsplit=1)[0]
     if address in ('*', ''):
         address = '::'
     return f'{ipaddress.ip_address(address).compressed} {int(port)}'

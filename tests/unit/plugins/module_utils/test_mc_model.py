@@ -23,7 +23,7 @@ SAMPLE = (Path(__file__).parent / 'fixtures' / 'debian-like.mc').read_text()
 
 def macros(text, syntax='mc'):
     document = Document.parse(text, syntax)
-    return [(macro.name, macro.commented, macro.values) for _, macro in document.macros()]
+    return [(macro.name, macro.commented, macro.values) for dummy, macro in document.macros()]
 
 
 def test_sample_round_trips_byte_for_byte():
@@ -38,7 +38,7 @@ def test_sample_macros_are_recognised():
     assert ('undefine', False, ('confHOST_STATUS_DIRECTORY',)) in found
     assert ('define', True, ('confCON_EXPENSIVE', 'True')) in found
     assert ('EXPOSED_USER', True, ('root',)) in found
-    assert [name for name, _, _ in found].count('MAILER') == 2
+    assert [found_macro[0] for found_macro in found].count('MAILER') == 2
 
 
 def test_multi_line_define_with_dnl_between_arguments():

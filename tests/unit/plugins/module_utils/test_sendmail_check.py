@@ -32,7 +32,7 @@ def check(tmp_path, runner, syntax='mc', expected=(), tools=TOOLS):
 def test_good_candidate_passes_and_commands_are_argument_lists(tmp_path):
     runner = FakeRunner()
     assert check(tmp_path, runner, expected=('O DaemonPortOptions=Name=MTA',)).ok
-    (m4_args, m4_cwd), (sendmail_args, _) = runner.calls
+    (m4_args, m4_cwd), (sendmail_args, dummy) = runner.calls
     assert m4_args == ['/usr/bin/m4', str(tmp_path / 'candidate.mc')] and m4_cwd == '/etc/mail'
     assert sendmail_args[:3] == ['/usr/bin/timeout', '--kill-after=5', '120']
     assert sendmail_args[3:] == ['/usr/sbin/sendmail', '-C', str(tmp_path / 'candidate.cf'), '-bC']

@@ -68,11 +68,11 @@ def test_check_mode_predicts_without_writing(run, mc):
 
 
 def test_apply_then_nothing_to_do_keeps_mode(run, mc):
-    result, _ = run(sendmail_daemon, path=str(mc), name='MTA-v6', family='inet6', addr='::1', backup=True)
+    result = run(sendmail_daemon, path=str(mc), name='MTA-v6', family='inet6', addr='::1', backup=True)[0]
     assert result['changed'] and result['entry']['addr'] == '::1'
     assert Path(result['backup_file']).read_text() == SAMPLE
     assert mc.stat().st_mode & 0o777 == 0o640
-    result, _ = run(sendmail_daemon, path=str(mc), name='MTA-v6', family='inet6', addr='0:0::1')
+    result = run(sendmail_daemon, path=str(mc), name='MTA-v6', family='inet6', addr='0:0::1')[0]
     assert not result['changed'] and not result['rebuild_needed'] and 'backup_file' not in result
     json.dumps(result)  # everything returned is plain data
 

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """runc without rlimits: for hosts whose podman lacks CAP_SYS_RESOURCE.
 
 podman always writes RLIMIT_NOFILE/RLIMIT_NPROC into the OCI spec, and setting them fails
