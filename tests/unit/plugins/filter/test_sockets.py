@@ -1,0 +1,59 @@
+"""Expected and actual listening sockets compare as 'address port' strings."""
+
+from __future__ import annotations
+
+import pytest
+from ansible.errors import AnsibleFilterError
+
+from ansible_collections.dualstack.mta.plugins.filter.sockets import (
+    listening_sockets, postfix_sockets, sendmail_sockets, socket_key,
+)
+
+
+@pytest.mark.parametrize('address, port, key', [
+    ('*', 25, ':: 25'),  # ss: IPv6 on :: that also takes IPv4
+    ('[::]', '25', ':: 25'),
+    ('0.0.0.0', 25, '0.0.0.0 25'),
+    ('2001:DB8:25:0::7', 25, '2001:db8:25::7 25'),
+    ('fe80::1%eth0', 25, 'fe80::1 25'),
+])
+def test_socket_key(address, port, key):
+    assert socket_key(address, port) == key
+
+
+def test_sendmail_default_layout():
+    daemons = [{'name': 'MTA-v4', 'state': 'absent'},
+               {'name': 'MTA-v6', 'family': 'inet6', 'addr': '::', 'port': 'smtp'}]
+    assert sendmail_sockets(daemons) == [':: 25']
+
+
+def test_sendmail_per_address_layout():
+    daemons = [
+        {'name': 'MTA-v4', 'family': 'inet', 'addr': '127.0.0.1', 'port': 'smtp'},
+        {'name': 'MTA-v6', 'family': 'inet6', 'addr': 'IPv6:2001:db8:25::7'},
+        {'name': 'MSA', 'port': 'submission'},
+        {'name': 'named', 'family': 'inet6', 'addr': 'mx.example.test'},  # host names: not checkable
+        {'name': 'old', 'family': 'inet6', 'addr': '::1', 'state': 'commented'},
+    ]
+    assert sendmail_sockets(daemons) == ['0.0.0.0 587', '127.0.0.1 25', '2001:db8:25::7 25']
+
+
+def test_sendmail_unknown_port_is_an_error():
+    with pytest.raises(AnsibleFilterError, match='unknown port'):
+        sendmail_sockets([{'name': 'x', 'port': 'nosuch'}])
+
+
+@pytest.mark.parametrize('interfaces, protocols, expected', [
+    ('all', 'all', ['0.0.0.0 25', ':: 25']),
+    ('all', 'ipv4', ['0.0.0.0 25']),
+    ('loopback-only', 'ipv4, ipv6', ['127.0.0.1 25', '::1 25']),
+    ('198.51.100.7, [2001:db8:25::7]', 'all', ['198.51.100.7 25', '2001:db8:25::7 25']),
+])
+def test_postfix_sockets(interfaces, protocols, expected):
+    assert postfix_sockets(interfaces, protocols) == expected
+
+
+def test_listening_sockets_from_listen_ports_facts():
+    tcp_listen = [{'address': '*', 'port': 25}, {'address': '127.0.0.1', 'port': 587},
+                  {'address': '127.0.0.1', 'port': 587}]
+    assert listening_sockets(tcp_listen) == ['127.0.0.1 587', ':: 25']
