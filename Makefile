@@ -38,6 +38,7 @@ sanity: venv
 
 lint: collection
 	ansible-lint --profile production
+	antsibull-changelog lint
 
 unit: collection
 	pytest -q tests/unit
