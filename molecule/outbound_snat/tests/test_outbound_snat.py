@@ -1,0 +1,73 @@
+"""SNAT makes os-mx2's outbound SMTP leave from its second address of each family."""
+
+from __future__ import annotations
+
+import ipaddress
+import uuid
+
+import pytest
+
+WANTED = {
+    "inet": ipaddress.ip_address("198.51.100.250"),
+    "inet6": ipaddress.ip_address("2001:db8:25::250"),
+}
+COMMANDS = {"inet": "iptables", "inet6": "ip6tables"}
+
+
+def sendmail_literal(address):
+    """An address literal as sendmail writes it (IPv6: every group, no leading zeros)."""
+    if address.version == 4:
+        return str(address)
+    return "IPv6:" + ":".join(f"{int(group, 16):x}" for group in address.exploded.split(":"))
+
+
+@pytest.mark.parametrize("family", ["inet", "inet6"])
+def test_kernel_alone_would_pick_the_first_address(host_named, addresses, family):
+    # Without the rule the mail would leave from another address: SNAT has work to do.
+    sender = addresses("os-mx2")[family]
+    target = addresses("os-mx1")[family][0]
+    route = host_named("os-mx2").check_output(f"ip route get {target}").split()
+    chosen = ipaddress.ip_address(route[route.index("src") + 1])
+    assert WANTED[family] in sender and chosen in sender and chosen != WANTED[family], route
+
+
+@pytest.mark.parametrize("family", ["inet", "inet6"])
+def test_mail_arrives_from_the_wanted_address(host_named, addresses, wait_for_text, family):
+    sender, receiver = host_named("os-mx2"), host_named("os-mx1")
+    target = addresses("os-mx1")[family][0]
+    token = f"probe-{family}-{uuid.uuid4()}"
+    sender.check_output(
+        f"printf 'Subject: {token}\\n\\nfrom the wanted address\\n'"
+        f" | /usr/sbin/sendmail -oi -f root 'root@[{sendmail_literal(target)}]'"
+    )
+    assert wait_for_text(receiver, "/var/mail/root", token), sender.run("mailq").stdout
+    mailbox = receiver.check_output("cat /var/mail/root")
+    message = mailbox[mailbox.rindex("From ", 0, mailbox.index(token)):]
+    assert f"[{sendmail_literal(WANTED[family])}]" in message, message
+    for other in addresses("os-mx2")[family]:
+        if other != WANTED[family]:
+            assert f"[{sendmail_literal(other)}]" not in message, message
+
+
+@pytest.mark.parametrize("backend", ["nft", "legacy"])
+@pytest.mark.parametrize("family", ["inet", "inet6"])
+def test_one_rule_per_source_on_each_backend(host_named, addresses, backend, family):
+    # side_effect ran the role ten times on each backend.
+    listing = host_named("os-mx2").check_output(
+        f"{COMMANDS[family]}-{backend} -t nat -S POSTROUTING 2>/dev/null"
+    )
+    rules = sorted(line for line in listing.splitlines() if "dualstack.mta outbound" in line)
+    sources = [a for a in addresses("os-mx2")[family] if a != WANTED[family]]
+    prefix = 32 if family == "inet" else 128
+    assert len(rules) == len(sources) == 1, rules
+    for source in sources:
+        assert sum(f"-s {source}/{prefix} " in rule for rule in rules) == 1, rules
+    assert all(rule.endswith(f"--to-source {WANTED[family]}") for rule in rules), rules
+
+
+@pytest.mark.parametrize("family", ["inet", "inet6"])
+def test_rules_are_saved(host_named, family):
+    path = "/etc/iptables/rules.v4" if family == "inet" else "/etc/iptables/rules.v6"
+    saved = host_named("os-mx2").check_output(f"cat {path}")
+    assert f"--to-source {WANTED[family]}" in saved, saved
+    assert host_named("os-mx2").service("netfilter-persistent").is_enabled
