@@ -77,10 +77,13 @@ def test_relayed_mail_is_masqueraded_and_needs_no_dns(host_named, wait_for_text)
         )
         # The relay has no DNS either: the mail waits in its queue for outside.example.
         assert wait_for_text(relay, f"{SPOOL}/qf*", token), client.run("mailq").stdout
+        queries = client.run(f"cat {log}").stdout
+        assert queries == "", f"the client asked DNS:\n{queries}"
+        # The trap hears a query that does go to the resolver.
+        client.run("timeout 5 getent hosts trap-probe.invalid")
+        assert "trap-probe" in client.run(f"cat {log}").stdout
     finally:
         client.run("systemctl stop dns-trap")
-    queries = client.run(f"cat {log}").stdout
-    assert queries == "", f"the client asked DNS:\n{queries}"
 
     # The queue file holds sendmail's binary macro codes: keep printable ASCII only.
     qf = relay.check_output(
