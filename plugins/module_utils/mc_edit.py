@@ -92,10 +92,12 @@ def _active_daemons(document: Document) -> list:
 
 
 def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
-                      bindv6only: Optional[bool] = False) -> Plan:
+                      bindv6only: Optional[bool] = False, replaces: tuple = ()) -> Plan:
     """Make the ``kind`` entry called ``name`` match ``changes`` (letter -> value, '' removes).
 
     ``bindv6only`` is the target's net.ipv6.bindv6only (None when IPv6 is off).
+    ``replaces`` names entries removed in the same edit, so that a new daemon is never checked
+    against the one it takes over from (and check mode predicts what a real run does).
     """
     modifiers = DAEMON_MODIFIERS if kind == 'DAEMON_OPTIONS' else CLIENT_MODIFIERS
     check_value('N', name)
@@ -105,6 +107,10 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
         check_value(letter, value, modifiers)
 
     before = document.render()
+    original = document
+    if state != ABSENT and replaces:
+        document = _remove(document, [entry[0] for entry in _port_entries(document, kind)
+                                      if entry[2].name in replaces and entry[2].name != name])
     entries = [entry for entry in _port_entries(document, kind) if entry[2].name == name]
     active = [entry for entry in entries if not entry[1].commented]
     new_options = None
@@ -137,7 +143,7 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
 
     warnings = []
     if kind == 'DAEMON_OPTIONS':
-        _refuse_new_conflicts(document, result, bindv6only)
+        _refuse_new_conflicts(original, result, bindv6only)
         warnings.extend(_daemon_warnings(result, name, state, new_options, bindv6only))
     elif state == PRESENT:
         warnings.extend(_client_warnings(result, name, new_options))

@@ -45,6 +45,7 @@ PORT_ENTRY_ARGUMENTS = dict(
     port=dict(type='str'),
     modifiers=dict(type='str'),
     options=dict(type='dict'),
+    replaces=dict(type='list', elements='str', default=[]),
     **FILE_ARGUMENTS
 )
 
@@ -147,7 +148,7 @@ def run_port_entry(module, kind: str, bindv6only: Optional[bool] = False) -> Non
     except RefusedChange as error:
         module.fail_json(msg='%s: %s' % (params['path'], error))
     run_edit(module, lambda document: ensure_port_entry(
-        document, kind, params['name'], params['state'], changes, bindv6only))
+        document, kind, params['name'], params['state'], changes, bindv6only, tuple(params['replaces'])))
 
 
 MC_SETTING_KINDS = ('feature', 'define', 'undefine', 'masquerade_as', 'masquerade_domain', 'exposed_user')

@@ -66,6 +66,15 @@ options:
       - Any other ClientPortOptions keys by name, for example C(SendSize). A null or empty value
         removes the key.
     type: dict
+  replaces:
+    description:
+      - Names of entries of the same kind that this one takes over from. With O(state=present) or
+        O(state=commented) they are removed in the same edit, so the new entry is never checked
+        against an entry on its way out, and check mode predicts what a real run does.
+      - For example O(name=MTA-v6) on V(::) replacing V(MTA-v4) on C(127.0.0.1).
+    type: list
+    elements: str
+    default: []
   path:
     description:
       - The file to edit. A path ending in C(.cf) edits C(O ClientPortOptions=) lines directly.

@@ -77,6 +77,15 @@ options:
       - For a host whose sysctl is set to change (for example in C(/etc/sysctl.d)) before sendmail
         next starts. A wrong value lets through a layout that cannot bind.
     type: bool
+  replaces:
+    description:
+      - Names of entries of the same kind that this one takes over from. With O(state=present) or
+        O(state=commented) they are removed in the same edit, so the new entry is never checked
+        against an entry on its way out, and check mode predicts what a real run does.
+      - For example O(name=MTA-v6) on V(::) replacing V(MTA-v4) on C(127.0.0.1).
+    type: list
+    elements: str
+    default: []
   path:
     description:
       - The file to edit. A path ending in C(.cf) edits C(O DaemonPortOptions=) lines directly.
@@ -114,8 +123,7 @@ EXAMPLES = r"""
     name: MTA-v6
     family: inet6
     addr: "::"
-  # first remove the inet daemon on the same port, for example with
-  # name=MTA-v4 state=absent
+    replaces: [MTA-v4]  # the inet daemon on the same port goes in the same edit
 
 - name: Submission port with a larger listen queue
   dualstack.mta.sendmail_daemon:

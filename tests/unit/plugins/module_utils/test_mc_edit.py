@@ -150,6 +150,28 @@ def test_single_inet6_daemon_for_both_families_is_accepted_once_v4_is_gone():
     assert "DAEMON_OPTIONS(``Family=inet6, Name=MTA-v6, Port=smtp, Addr=::'')dnl" in plan.after
 
 
+def test_replaces_removes_the_old_daemon_in_the_same_edit():
+    # What a role's check mode needs: MTA-v4's removal is only planned, not written.
+    plan = ensure_port_entry(doc(), 'DAEMON_OPTIONS', 'MTA-v6', 'present', {'F': 'inet6', 'A': '::'},
+                             False, ('MTA-v4',))
+    assert plan.after == daemon('MTA-v6', text=daemon('MTA-v4', state='absent').after, F='inet6', A='::').after
+    assert MTA_V4 not in plan.after
+
+
+def test_replaces_does_not_hide_other_conflicts():
+    text = SAMPLE.replace(MTA_V4, MTA_V4 + "\nDAEMON_OPTIONS(`Family=inet, Name=MTA-v4b, Port=smtp')dnl")
+    with pytest.raises(RefusedChange, match='MTA-v4b'):
+        ensure_port_entry(doc(text), 'DAEMON_OPTIONS', 'MTA-v6', 'present', {'F': 'inet6', 'A': '::'},
+                          False, ('MTA-v4',))
+
+
+def test_replaces_with_nothing_to_replace_changes_nothing_more():
+    once = daemon('MTA-v6', text=daemon('MTA-v4', state='absent').after, F='inet6', A='::').after
+    again = ensure_port_entry(doc(once), 'DAEMON_OPTIONS', 'MTA-v6', 'present', {'F': 'inet6', 'A': '::'},
+                              False, ('MTA-v4',))
+    assert not again.changed
+
+
 def test_an_existing_conflict_does_not_block_other_changes():
     text = SAMPLE.replace("dnl DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::1')dnl",
                           "DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp')dnl")
