@@ -27,6 +27,8 @@ author:
   - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
+  - dualstack.mta.sendmail_file
+  - dualstack.mta.sendmail_file.PORT_ENTRY
 requirements:
   - netaddr
   - m4 and the sendmail-cf macros (for O(validate) on a .mc)
@@ -66,32 +68,11 @@ options:
       - Any other ClientPortOptions keys by name, for example C(SendSize). A null or empty value
         removes the key.
     type: dict
-  replaces:
-    description:
-      - Names of entries of the same kind that this one takes over from. With O(state=present) or
-        O(state=commented) they are removed in the same edit, so the new entry is never checked
-        against an entry on its way out, and check mode predicts what a real run does.
-      - For example O(name=MTA-v6) on V(::) replacing V(MTA-v4) on C(127.0.0.1).
-    type: list
-    elements: str
-    default: []
   path:
     description:
       - The file to edit. A path ending in C(.cf) edits C(O ClientPortOptions=) lines directly.
     type: path
     default: /etc/mail/sendmail.mc
-  backup:
-    description:
-      - Keep a timestamped copy of the file before changing it.
-    type: bool
-    default: false
-  validate:
-    description:
-      - Build the candidate .mc with m4 (exit 0 and no error output), check that the built .cf
-        holds the entry exactly as given, and, where sendmail is installed, run
-        C(sendmail -C candidate.cf -bC). The file is changed only when all of this passes.
-    type: bool
-    default: true
 seealso:
   - module: dualstack.mta.sendmail_daemon
   - module: dualstack.mta.sendmail_mc

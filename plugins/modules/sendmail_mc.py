@@ -28,6 +28,7 @@ author:
   - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
+  - dualstack.mta.sendmail_file
 requirements:
   - m4 and the sendmail-cf macros (for O(validate))
 options:
@@ -82,11 +83,6 @@ options:
       - The sendmail.mc to edit. These settings exist only in the .mc.
     type: path
     default: /etc/mail/sendmail.mc
-  backup:
-    description:
-      - Keep a timestamped copy of the file before changing it.
-    type: bool
-    default: false
   validate:
     description:
       - Build the candidate with m4 and check the result with C(sendmail -bC) (where installed)

@@ -1,0 +1,40 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+    """Options of the modules that edit sendmail.mc (and sendmail.cf)."""
+
+    DOCUMENTATION = r"""
+options:
+  backup:
+    description:
+      - Keep a timestamped copy of the file before changing it.
+    type: bool
+    default: false
+"""
+
+    # DAEMON_OPTIONS and CLIENT_OPTIONS entries.
+    PORT_ENTRY = r"""
+options:
+  replaces:
+    description:
+      - Names of entries of the same kind that this one takes over from. With O(state=present) or
+        O(state=commented) they are removed in the same edit, so the new entry is never checked
+        against an entry on its way out, and check mode predicts what a real run does.
+      - For example O(name=MTA-v6) on V(::) replacing V(MTA-v4) on C(127.0.0.1).
+    type: list
+    elements: str
+    default: []
+  validate:
+    description:
+      - Build the candidate .mc with m4 (exit 0 and no error output), check that the built .cf
+        holds the entry exactly as given, and, where sendmail is installed, run
+        C(sendmail -C candidate.cf -bC). The file is changed only when all of this passes.
+    type: bool
+    default: true
+"""
