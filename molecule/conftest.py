@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import time
+import uuid
 
 import pytest
 import testinfra
@@ -70,3 +71,35 @@ def smtp_banner():
 @pytest.fixture(scope="session")
 def wait_for_text():
     return _wait_for_text
+
+
+def _sendmail_literal(address):
+    """An address as sendmail writes literals: IPv6 with every group, no leading zeros.
+
+    sendmail takes mail for [IPv6:2001:db8:25:0:0:0:0:1e] as local, not for the compressed form.
+    """
+    address = ipaddress.ip_address(address)
+    if address.version == 4:
+        return str(address)
+    return "IPv6:" + ":".join(f"{int(group, 16):x}" for group in address.exploded.split(":"))
+
+
+def _deliver(sender, receiver, recipient, timeout=60):
+    """Send a mail with a unique subject; return it as it arrived in receiver's /var/mail/root."""
+    token = f"probe-{uuid.uuid4()}"
+    sender.check_output(
+        f"printf 'Subject: {token}\\n\\nprobe\\n' | /usr/sbin/sendmail -oi -f root '{recipient}'"
+    )
+    assert _wait_for_text(receiver, "/var/mail/root", token, timeout), sender.run("mailq").stdout
+    mailbox = receiver.check_output("cat /var/mail/root")
+    return mailbox[mailbox.rindex("From ", 0, mailbox.index(token)):]
+
+
+@pytest.fixture(scope="session")
+def sendmail_literal():
+    return _sendmail_literal
+
+
+@pytest.fixture(scope="session")
+def deliver():
+    return _deliver

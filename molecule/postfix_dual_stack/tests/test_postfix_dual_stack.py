@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 
 import pytest
 
@@ -32,18 +31,11 @@ def test_banner_from_the_other_host(host_named, addresses, smtp_banner):
         assert banner.startswith("220 mx2.example.test"), (address, banner)
 
 
-def test_mail_over_ipv6_arrives(host_named, addresses, wait_for_text):
+def test_mail_over_ipv6_arrives(host_named, addresses, deliver):
     # postfix takes an address literal of one of its own interfaces as local, in the
     # compressed spelling too, so mx2 delivers root@[IPv6:...] to /var/mail/root; its Received
     # header names the client as [IPv6:<compressed address>].
-    sender, receiver = host_named("pf-mx1"), host_named("pf-mx2")
     source = addresses("pf-mx1")["inet6"][0]
     target = addresses("pf-mx2")["inet6"][0]
-    token = f"probe-{uuid.uuid4()}"
-    sender.check_output(
-        f"printf 'Subject: {token}\\n\\nover IPv6\\n' | /usr/sbin/sendmail -oi -f root 'root@[IPv6:{target.compressed}]'"
-    )
-    assert wait_for_text(receiver, "/var/mail/root", token), sender.run("mailq").stdout
-    mailbox = receiver.check_output("cat /var/mail/root")
-    message = mailbox[mailbox.rindex("From ", 0, mailbox.index(token)):]
+    message = deliver(host_named("pf-mx1"), host_named("pf-mx2"), f"root@[IPv6:{target.compressed}]")
     assert f"[IPv6:{source.compressed}])" in message, message
