@@ -167,13 +167,13 @@ results:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.dualstack.mta.plugins.module_utils.dns_lookup import (
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import (
     DNSPYTHON_IMPORT_ERROR,
     HAS_DNSPYTHON,
     DnsPythonLookup,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.mail_dns import argument_problem, blocking, check_address
-from ansible_collections.dualstack.mta.plugins.module_utils.mail_dns_host import read_settings
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import argument_problem, blocking, check_address
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns_host import read_settings
 
 
 def main() -> None:

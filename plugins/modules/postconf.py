@@ -175,14 +175,14 @@ postconf_warnings:
 
 from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
-from ansible_collections.dualstack.mta.plugins.module_utils.postconf import (
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import (
     HAS_NETADDR,
     NETADDR_IMPORT_ERROR,
     Problem,
     validate,
     wanted_settings,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.postconf_host import Failure, run
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf_host import Failure, run
 
 
 def main() -> None:

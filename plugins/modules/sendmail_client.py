@@ -30,7 +30,6 @@ extends_documentation_fragment:
   - dualstack.mta.sendmail_file
   - dualstack.mta.sendmail_file.PORT_ENTRY
 requirements:
-  - netaddr
   - m4 and the sendmail-cf macros (for O(validate) on a .mc)
 options:
   name:
@@ -133,7 +132,7 @@ backup_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail_task import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
     PORT_ENTRY_ARGUMENTS, run_port_entry,
 )
 

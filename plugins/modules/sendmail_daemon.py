@@ -32,7 +32,6 @@ extends_documentation_fragment:
   - dualstack.mta.sendmail_file
   - dualstack.mta.sendmail_file.PORT_ENTRY
 requirements:
-  - netaddr
   - m4 and the sendmail-cf macros (for O(validate) on a .mc)
 options:
   name:
@@ -166,7 +165,7 @@ backup_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail_task import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
     PORT_ENTRY_ARGUMENTS, read_bindv6only, run_port_entry,
 )
 

@@ -166,7 +166,7 @@ backup_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail_task import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
     MC_SETTING_ARGUMENTS, MC_SETTING_CONSTRAINTS, mc_setting_plan, run_edit,
 )
 

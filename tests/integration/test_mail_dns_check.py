@@ -273,7 +273,7 @@ def test_spf_skipped_without_sender_domain(named: int) -> None:
 
 
 def test_addresses_found_on_the_host(named: int) -> None:
-    from ansible_collections.dualstack.mta.plugins.module_utils.mail_dns import host_addresses
+    from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import host_addresses
 
     expected = host_addresses(subprocess.run(["ip", "-j", "addr", "show"], capture_output=True, text=True, check=True).stdout)
     result = check(named, None, mta="none")

@@ -10,7 +10,7 @@ import os
 import threading
 import time
 
-from ansible_collections.dualstack.mta.plugins.module_utils.safe_file import (
+from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import (
     decode, encode, locked, read_text, write_atomically,
 )
 

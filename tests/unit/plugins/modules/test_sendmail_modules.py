@@ -17,7 +17,7 @@ from ansible.module_utils.testing import patch_module_args
 
 from ansible_collections.dualstack.mta.plugins.modules import sendmail_client, sendmail_daemon, sendmail_mc
 
-SAMPLE = (Path(__file__).parents[1] / 'module_utils' / 'fixtures' / 'debian-like.mc').read_text()
+SAMPLE = (Path(__file__).parents[1] / 'module_utils' / 'sendmail' / 'fixtures' / 'debian-like.mc').read_text()
 
 
 class Exit(Exception):

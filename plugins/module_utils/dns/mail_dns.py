@@ -14,7 +14,7 @@ import ipaddress
 import json
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.spf import DnsLookup, DnsTempError, IPAddress, check_host
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import DnsLookup, DnsTempError, IPAddress, check_host
 
 CHECKS = ("ptr", "fcrdns", "spf", "helo")
 

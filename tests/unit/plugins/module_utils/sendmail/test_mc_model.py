@@ -11,10 +11,10 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.dualstack.mta.plugins.module_utils.mc_edit import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
     ensure_define, ensure_feature, ensure_masquerade_as, ensure_member, ensure_port_entry, ensure_undefine,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.mc_model import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import (
     CF, Document, Macro, Text, insertion_index, render_macro, unquote,
 )
 

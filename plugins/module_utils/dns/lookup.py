@@ -10,7 +10,7 @@ from __future__ import annotations
 import traceback
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.spf import DnsTempError
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import DnsTempError
 
 try:
     import dns.exception

@@ -17,16 +17,15 @@ import tempfile
 import traceback
 from typing import Callable, Optional
 
-from ansible.module_utils.basic import missing_required_lib
-from ansible_collections.dualstack.mta.plugins.module_utils.mc_edit import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
     Plan, ensure_define, ensure_feature, ensure_masquerade_as, ensure_member, ensure_port_entry, ensure_undefine,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.mc_model import CF, MC, Document
-from ansible_collections.dualstack.mta.plugins.module_utils.port_options import (
-    HAS_NETADDR, RefusedChange, key_for_option_name,
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, MC, Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
+    RefusedChange, key_for_option_name,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.safe_file import backup, locked, read_text, write_atomically
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail_check import Tools, check_candidate
+from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import backup, locked, read_text, write_atomically
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate
 
 DEFAULT_MC = '/etc/mail/sendmail.mc'
 BINDV6ONLY = '/proc/sys/net/ipv6/bindv6only'
@@ -77,11 +76,6 @@ def port_changes(params: dict) -> dict:
             raise RefusedChange('set %s with the %s option, not inside options' % (key, _DEDICATED[letter]))
         changes[letter] = '' if value is None else str(value)
     return changes
-
-
-def require_netaddr(module) -> None:
-    if not HAS_NETADDR:
-        module.fail_json(msg=missing_required_lib('netaddr'))
 
 
 def _command_runner(module) -> Callable:
@@ -141,7 +135,6 @@ def run_edit(module, make_plan: Callable[[Document], Plan]) -> None:
 
 def run_port_entry(module, kind: str, bindv6only: Optional[bool] = False) -> None:
     """Shared main() of sendmail_daemon and sendmail_client."""
-    require_netaddr(module)
     params = module.params
     try:
         changes = port_changes(params)

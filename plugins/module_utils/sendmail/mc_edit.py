@@ -17,12 +17,13 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.dualstack.mta.plugins.module_utils.mc_model import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import (
     CF, CF_OPTION_NAMES, MC, Document, insertion_index, render_macro, restyle,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.port_options import (
-    CLIENT_MODIFIERS, DAEMON_MODIFIERS, HOST_NAME, PortOptions, RefusedChange,
-    bind_conflicts, both_families_served, check_family, check_value, conflict_message, parse_ip,
+from ansible_collections.dualstack.mta.plugins.module_utils.net import HOST_NAME, parse_ip
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
+    CLIENT_MODIFIERS, DAEMON_MODIFIERS, PortOptions, RefusedChange,
+    bind_conflicts, both_families_served, check_family, check_value, conflict_message,
 )
 
 PRESENT, ABSENT, COMMENTED = 'present', 'absent', 'commented'

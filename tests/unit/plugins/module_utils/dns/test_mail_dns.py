@@ -10,7 +10,7 @@ import json
 
 import pytest
 
-from ansible_collections.dualstack.mta.plugins.module_utils.mail_dns import (
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import (
     argument_problem,
     blocking,
     check_address,
@@ -19,7 +19,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.mail_dns import (
     sendmail_helo_name,
     sending_addresses,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.spf import DnsTempError
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import DnsTempError
 
 TEMP = object()
 

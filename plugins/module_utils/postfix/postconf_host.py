@@ -15,7 +15,7 @@ import subprocess
 import tempfile
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.postconf import (
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import (
     DUAL_STACK_PARAMETERS,
     RESTART_PARAMETERS,
     Plan,

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from ansible_collections.dualstack.mta.plugins.module_utils.postconf import (
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import (
     Change,
     Plan,
     Probe,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail_check import Tools, check_candidate
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate
 
 TOOLS = Tools(m4='/usr/bin/m4', sendmail='/usr/sbin/sendmail', timeout='/usr/bin/timeout')
 

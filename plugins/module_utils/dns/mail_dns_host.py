@@ -11,7 +11,7 @@ import os
 import socket
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.mail_dns import (
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import (
     host_addresses,
     sendmail_client_addresses,
     sendmail_helo_name,

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dualstack.mta.plugins.module_utils.port_options import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
     CLIENT_MODIFIERS, PortOptions, RefusedChange, bind_conflicts, both_families_served, check_family,
     check_value, key_for_option_name, key_letter, values_equal,
 )

@@ -19,11 +19,7 @@ import re
 from dataclasses import dataclass
 from typing import Optional
 
-try:
-    import netaddr
-    HAS_NETADDR = True
-except ImportError:  # pragma: no cover - reported by the modules
-    HAS_NETADDR = False
+from ansible_collections.dualstack.mta.plugins.module_utils.net import is_host_name, parse_ip, port_number
 
 
 class RefusedChange(ValueError):
@@ -50,17 +46,11 @@ KEY_NAMES = {
 # Keys sendmail also accepts in lower case (daemon.c, without _FFR_DPO_CS).
 _LOWER_CASE_ALIASES = {letter.lower(): letter for letter in 'AFILMNPS'}
 _KEY_BY_NAME = {name.lower(): letter for letter, name in KEY_NAMES.items()}
-# Order used for keys added to a new entry; matches the distributions' files.
-_PREFERRED_ORDER = 'NFAPM'
-
-KNOWN_PORTS = {'smtp': 25, 'submission': 587, 'smtps': 465, 'submissions': 465, 'lmtp': 24}
 
 DAEMON_MODIFIERS = frozenset('aAbcCEfhIOrsSu')
 CLIENT_MODIFIERS = frozenset('AhS')
 
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
-_HOST_LABEL = r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
-HOST_NAME = re.compile(r'(?=.{1,253}\Z)%s(?:\.%s)*\.?' % (_HOST_LABEL, _HOST_LABEL))
 _PORT_NUMBER = re.compile(r'[0-9]{1,5}')
 _SERVICE = re.compile(r'[A-Za-z][A-Za-z0-9-]{0,31}')
 _MODIFIERS = re.compile(r'[A-Za-z]*')
@@ -177,27 +167,6 @@ class PortOptions:
         }
 
 
-def parse_ip(text: str):
-    """A netaddr.IPAddress for an IPv4 or IPv6 literal (``IPv6:`` prefix allowed), else None."""
-    if text is None:
-        return None
-    literal = text[5:] if text[:5].lower() == 'ipv6:' else text
-    if netaddr.valid_ipv4(literal, flags=netaddr.INET_PTON) and literal == text:
-        return netaddr.IPAddress(literal, flags=netaddr.INET_PTON)
-    if re.fullmatch(r'[0-9A-Fa-f:.]+', literal) and netaddr.valid_ipv6(literal):
-        return netaddr.IPAddress(literal, 6)
-    return None
-
-
-def port_number(text: Optional[str]):
-    """25 for 'smtp', the number for digits; other service names stay strings."""
-    if text is None:
-        return 25
-    if text.isdigit():
-        return int(text)
-    return KNOWN_PORTS.get(text.lower(), text.lower())
-
-
 def values_equal(letter: str, first: Optional[str], second: Optional[str]) -> bool:
     if first is None or second is None:
         return first == second
@@ -239,7 +208,7 @@ def check_value(letter: str, value: str, modifiers: frozenset = DAEMON_MODIFIERS
         if value.lower() not in ('inet', 'inet6'):
             raise RefusedChange('Family=%r is not supported; use inet or inet6' % value)
     elif letter == 'A':
-        if parse_ip(value) is None and (not HOST_NAME.fullmatch(value) or re.fullmatch(r'[0-9.]+', value)):
+        if parse_ip(value) is None and not is_host_name(value):
             raise RefusedChange('Addr=%r is neither an IPv4 address, an IPv6 address nor a host name' % value)
     elif letter == 'P':
         if _PORT_NUMBER.fullmatch(value):
@@ -287,7 +256,7 @@ def check_family(options: PortOptions) -> None:
 class Socket:
     name: str
     family: str
-    address: object  # netaddr.IPAddress; None when bound to every address
+    address: object  # ipaddress address; None when bound to every address
     port: object
 
     @property
@@ -308,7 +277,7 @@ def daemon_socket(options: PortOptions, position: int) -> Optional[Socket]:
     address = parse_ip(addr) if addr else None
     if addr and address is None:
         return None
-    if address is not None and address.value == 0:
+    if address is not None and int(address) == 0:
         address = None
     return Socket(options.name or 'Daemon%d' % position, family, address, port_number(options.get('P')))
 
@@ -317,7 +286,8 @@ def _ipv4_part(socket: Socket):
     """The IPv4 address an inet6 socket also takes with bindv6only=0 (None = all of them)."""
     if socket.address is None:
         return None
-    return socket.address.ipv4() if socket.address.is_ipv4_mapped() else False
+    mapped = getattr(socket.address, 'ipv4_mapped', None)
+    return mapped if mapped is not None else False
 
 
 def sockets_overlap(first: Socket, second: Socket, bindv6only: bool) -> bool:

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.dualstack.mta.plugins.module_utils.spf import (
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import (
     DnsTempError,
     Mechanism,
     PermError,
