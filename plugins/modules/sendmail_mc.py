@@ -167,13 +167,13 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
-    MC_SETTING_ARGUMENTS, MC_SETTING_CONSTRAINTS, mc_setting_plan, run_edit,
+    MC_SETTING_ARGUMENTS, MC_SETTING_CONSTRAINTS, run_setting,
 )
 
 
 def main():
     module = AnsibleModule(argument_spec=MC_SETTING_ARGUMENTS, supports_check_mode=True, **MC_SETTING_CONSTRAINTS)
-    run_edit(module, mc_setting_plan(module.params))
+    run_setting(module)
 
 
 if __name__ == '__main__':

@@ -14,112 +14,16 @@ leaves the machine.
 
 from __future__ import annotations
 
-import json
 import os
-import shutil
-import subprocess
-import sys
-import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
+from conftest import (
+    COMMENTED_MTA_V6, HOSTNAME, IPV4, IPV6, MTA_V4, REQUIRES_SENDMAIL, banner, build_cf, listening, run_module, wait_for,
+)
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE = str(Path(sys.executable).with_name('ansible'))
-DEBIAN_MC = Path('/etc/mail/sendmail.mc')
-CF_M4 = Path('/usr/share/sendmail/cf/m4/cf.m4')
-SENDMAIL = shutil.which('sendmail', path='/usr/sbin:/usr/lib:' + os.environ.get('PATH', ''))
-M4 = shutil.which('m4')
-HOSTNAME = 'mx.example.test'
-IPV4, IPV6 = '198.51.100.10', '2001:db8:25::10'
-
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason='needs root for network namespaces and sendmail'),
-    pytest.mark.skipif(not (SENDMAIL and M4 and CF_M4.exists() and DEBIAN_MC.exists()),
-                       reason='needs m4, sendmail-bin and sendmail-cf (Debian packages) with /etc/mail/sendmail.mc'),
-]
-
-MTA_V4 = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl"
-COMMENTED_MTA_V6 = "dnl DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::1')dnl"
-
-
-def wait_for(predicate, timeout, what):
-    """Poll ``predicate`` until true; ``what()`` describes the state on failure."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.1)
-    pytest.fail('timed out after %ss waiting for %s' % (timeout, what()))
-
-
-@pytest.fixture(scope='module')
-def netns():
-    name = 'dsmta-%d' % os.getpid()
-    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=10)
-    try:
-        def ns_ip(*args, check=True):
-            return subprocess.run(['ip', 'netns', 'exec', name, 'ip'] + list(args), check=check,
-                                  capture_output=True, timeout=10).returncode == 0
-
-        ns_ip('link', 'set', 'lo', 'up')
-        # A dummy interface where the kernel has one, else loopback holds the test addresses.
-        device = 'dummy0' if ns_ip('link', 'add', 'dummy0', 'type', 'dummy', check=False) else 'lo'
-        ns_ip('link', 'set', device, 'up')
-        ns_ip('addr', 'add', IPV4 + '/24', 'dev', device)
-        ns_ip('-6', 'addr', 'add', IPV6 + '/64', 'dev', device, 'nodad')
-        yield name
-    finally:
-        pids = subprocess.run(['ip', 'netns', 'pids', name], capture_output=True, text=True, timeout=10, check=False).stdout.split()
-        for pid in pids:
-            try:
-                os.kill(int(pid), 9)
-            except ProcessLookupError:
-                pass
-        subprocess.run(['ip', 'netns', 'del', name], check=False, timeout=10)
-
-
-def in_netns(netns, command):
-    """``command`` inside the namespace, with its own FQDN host name."""
-    return (['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--', 'sh', '-c',
-             'hostname %s && exec "$@"' % HOSTNAME, 'sh'] + list(command))
-
-
-def run_module(netns, module, check=False, diff=False, **args):
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO / '.cache' / 'collections'))
-    command = [ANSIBLE, 'localhost', '-i', 'localhost,', '-c', 'local',
-               '-e', 'ansible_python_interpreter=' + sys.executable,
-               '-m', 'dualstack.mta.' + module, '-a', json.dumps(args)]
-    if check:
-        command.append('--check')
-    if diff:
-        command.append('--diff')
-    done = subprocess.run(in_netns(netns, command), env=env, capture_output=True, text=True, timeout=120, check=False)
-    try:
-        return json.loads(done.stdout)['plays'][0]['tasks'][0]['hosts']['localhost']
-    except (ValueError, KeyError, IndexError):
-        pytest.fail('no module result (rc=%d):\n%s\n%s' % (done.returncode, done.stdout, done.stderr))
-
-
-@pytest.fixture
-def mc(tmp_path):
-    path = tmp_path / 'sendmail.mc'
-    shutil.copyfile(DEBIAN_MC, path)
-    path.chmod(0o644)
-    return path
-
-
-def build_cf(mc_path):
-    done = subprocess.run([M4, str(mc_path)], cwd=str(mc_path.parent), capture_output=True, text=True,
-                          timeout=60, env=dict(os.environ, LC_ALL='C'), check=False)
-    assert done.returncode == 0 and not done.stderr.strip(), done.stderr
-    cf = mc_path.with_suffix('.cf')
-    cf.write_text(done.stdout)
-    return cf
-
+pytestmark = REQUIRES_SENDMAIL
 
 # --- idempotence, check mode, diff, backup ----------------------------------------
 
@@ -233,49 +137,6 @@ def test_concurrent_runs_lose_no_update(netns, mc):
 
 
 # --- real sendmail in the namespace ------------------------------------------------------
-
-@pytest.fixture
-def start_sendmail(netns, tmp_path):
-    """Start sendmail in the foreground from a .cf; stopped (and waited for) afterwards."""
-    started = []
-
-    def start(cf):
-        queue = tmp_path / 'queue'
-        queue.mkdir(mode=0o700, exist_ok=True)
-        command = in_netns(netns, [SENDMAIL, '-bD', '-C', str(cf), '-O', 'PidFile=%s' % (tmp_path / 'pid'),
-                                   '-O', 'QueueDirectory=%s' % queue, '-O', 'HostStatusDirectory='])
-        log = open(tmp_path / 'sendmail.log', 'w+')
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        started.append((process, log))
-        return process, tmp_path / 'sendmail.log'
-
-    yield start
-    for process, log in started:
-        if process.poll() is None:
-            os.killpg(process.pid, 15)
-            try:
-                process.wait(timeout=3)  # sendmail ignores TERM while it retries a bind
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.wait(timeout=10)
-        log.close()
-
-
-def listening(netns):
-    out = subprocess.run(['ip', 'netns', 'exec', netns, 'ss', '-ltnH'], capture_output=True, text=True,
-                         timeout=10, check=True).stdout
-    return sorted(line.split()[3] for line in out.splitlines() if line.strip())
-
-
-def banner(netns, host, port=25):
-    """The first line an SMTP server sends, read from inside the namespace."""
-    script = ('import socket,sys\n'
-              's=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=10)\n'
-              'print(s.makefile().readline().strip())\n')
-    done = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', script, host, str(port)],
-                          capture_output=True, text=True, timeout=30, check=False)
-    return done.stdout.strip()
-
 
 def test_sendmail_listens_on_exactly_the_configured_sockets(netns, mc, start_sendmail):
     assert run_module(netns, 'sendmail_daemon', path=str(mc), name='MTA-v6', family='inet6', addr=IPV6)['changed']

@@ -35,6 +35,7 @@ class CheckResult:
     stdout: str = ''
     stderr: str = ''
     warnings: list = field(default_factory=list)
+    cf_text: str = ''  # the .cf that was checked
 
 
 @dataclass(frozen=True)
@@ -68,13 +69,14 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
         with open(candidate_cf, 'w', encoding='utf-8', errors='surrogateescape') as handle:
             handle.write(cf_text)
     else:
+        cf_text = text
         candidate_cf = os.path.join(workdir, 'candidate.cf')
         with open(candidate_cf, 'w', encoding='utf-8', errors='surrogateescape') as handle:
             handle.write(text)
 
     if tools.sendmail is None:
         return CheckResult(True, warnings=[] if syntax == 'mc' else
-                           ['sendmail is not installed: the edited .cf was not checked'])
+                           ['sendmail is not installed: the edited .cf was not checked'], cf_text=cf_text)
     args = [tools.sendmail, '-C', candidate_cf, '-bC']
     if tools.timeout is not None:
         args = [tools.timeout, '--kill-after=5', str(CF_CHECK_TIMEOUT)] + args
@@ -88,4 +90,4 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
         detail = '; '.join(errors) or 'exit code %d' % rc
         return CheckResult(False, 'sendmail -bC rejected the candidate configuration (nothing was changed): %s'
                            % detail.replace(candidate_cf, 'candidate.cf'), rc, out, err)
-    return CheckResult(True, warnings=[line for line in lines if line.startswith('Warning:')])
+    return CheckResult(True, warnings=[line for line in lines if line.startswith('Warning:')], cf_text=cf_text)

@@ -93,12 +93,14 @@ def _active_daemons(document: Document) -> list:
 
 
 def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
-                      bindv6only: Optional[bool] = False, replaces: tuple = ()) -> Plan:
+                      bindv6only: Optional[bool] = False, replaces: tuple = (), check_result: bool = True) -> Plan:
     """Make the ``kind`` entry called ``name`` match ``changes`` (letter -> value, '' removes).
 
     ``bindv6only`` is the target's net.ipv6.bindv6only (None when IPv6 is off).
     ``replaces`` names entries removed in the same edit, so that a new daemon is never checked
     against the one it takes over from (and check mode predicts what a real run does).
+    Without ``check_result`` the layout is not checked for bind conflicts and warnings: for a
+    step of a larger edit, whose caller checks the final layout once.
     """
     modifiers = DAEMON_MODIFIERS if kind == 'DAEMON_OPTIONS' else CLIENT_MODIFIERS
     check_value('N', name)
@@ -143,11 +145,12 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
         check_family(new_options)
 
     warnings = []
-    if kind == 'DAEMON_OPTIONS':
-        _refuse_new_conflicts(original, result, bindv6only)
-        warnings.extend(_daemon_warnings(result, name, state, new_options, bindv6only))
-    elif state == PRESENT:
-        warnings.extend(_client_warnings(result, name, new_options))
+    if check_result:
+        if kind == 'DAEMON_OPTIONS':
+            refuse_new_conflicts(original, result, bindv6only)
+            warnings.extend(_daemon_warnings(result, name, state, new_options, bindv6only))
+        elif state == PRESENT:
+            warnings.extend(_client_warnings(result, name, new_options))
 
     entry = None
     expected = ()
@@ -171,7 +174,7 @@ def _conflict_keys(document: Document, bindv6only: Optional[bool]) -> dict:
             for first, second in bind_conflicts(_active_daemons(document), bindv6only)}
 
 
-def _refuse_new_conflicts(before: Document, after: Document, bindv6only: Optional[bool]) -> None:
+def refuse_new_conflicts(before: Document, after: Document, bindv6only: Optional[bool]) -> None:
     """Refuse sockets that cannot all be bound, unless the file already had exactly that clash."""
     existing = _conflict_keys(before, bindv6only)
     for key, (first, second) in _conflict_keys(after, bindv6only).items():
@@ -200,6 +203,16 @@ def _daemon_warnings(document: Document, name: str, state: str, options, bindv6o
     if bindv6only is None and options is not None and options.family == 'inet6':
         warnings.append('IPv6 looks disabled on this host (no net.ipv6.bindv6only): daemon %s cannot listen.' % name)
     return warnings
+
+
+def entry_warnings(document: Document, kind: str, name: str, bindv6only: Optional[bool]) -> list:
+    """The warnings about the active ``kind`` entry called ``name`` in the finished ``document``."""
+    active = [entry[2] for entry in _port_entries(document, kind) if not entry[1].commented and entry[2].name == name]
+    if not active:
+        return []
+    if kind == 'DAEMON_OPTIONS':
+        return _daemon_warnings(document, name, PRESENT, active[-1], bindv6only)
+    return _client_warnings(document, name, active[-1])
 
 
 def _client_warnings(document: Document, name: str, options) -> list:
@@ -432,6 +445,6 @@ def ensure_member(document: Document, macro_name: str, value: str, state: str) -
 
 __all__ = [
     'ABSENT', 'COMMENTED', 'PRESENT', 'CF', 'MC', 'Plan', 'RefusedChange',
-    'describe_entries', 'describe_port_entries', 'ensure_define', 'ensure_feature',
+    'describe_entries', 'entry_warnings', 'refuse_new_conflicts', 'describe_port_entries', 'ensure_define', 'ensure_feature',
     'ensure_masquerade_as', 'ensure_member', 'ensure_port_entry', 'ensure_undefine',
 ]

@@ -5,7 +5,7 @@
 
 """The one flow every sendmail editing module follows.
 
-Lock the file, read it, plan the change (pure), validate the candidate,
+Lock the file, read it, plan the change (pure), validate the candidate once,
 back up, write atomically, report.  ``changed`` and the diff come from the
 same comparison; check mode stops right before the backup and the write.
 """
@@ -17,15 +17,14 @@ import tempfile
 import traceback
 from typing import Callable, Optional
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
-    Plan, ensure_define, ensure_feature, ensure_masquerade_as, ensure_member, ensure_port_entry, ensure_undefine,
-)
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, MC, Document
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
-    RefusedChange, key_for_option_name,
-)
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import backup, locked, read_text, write_atomically
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import (
+    SETTING_KINDS, plan_config, port_changes, setting_step,
+)
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ensure_port_entry
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, MC, Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import RefusedChange
 
 DEFAULT_MC = '/etc/mail/sendmail.mc'
 BINDV6ONLY = '/proc/sys/net/ipv6/bindv6only'
@@ -36,19 +35,55 @@ FILE_ARGUMENTS = dict(
     validate=dict(type='bool', default=True),
 )
 
-PORT_ENTRY_ARGUMENTS = dict(
+_STATE = dict(type='str', default='present', choices=['present', 'absent', 'commented'])
+
+# One DAEMON_OPTIONS or CLIENT_OPTIONS entry, as sendmail_daemon and sendmail_client take it.
+PORT_ENTRY_OPTIONS = dict(
     name=dict(type='str', required=True),
-    state=dict(type='str', default='present', choices=['present', 'absent', 'commented']),
+    state=_STATE,
     family=dict(type='str', choices=['inet', 'inet6']),
     addr=dict(type='str'),
     port=dict(type='str'),
     modifiers=dict(type='str'),
     options=dict(type='dict'),
+)
+
+PORT_ENTRY_ARGUMENTS = dict(
+    PORT_ENTRY_OPTIONS,
     replaces=dict(type='list', elements='str', default=[]),
     **FILE_ARGUMENTS
 )
 
-_DEDICATED = {'N': 'name', 'F': 'family', 'A': 'addr', 'P': 'port', 'M': 'modifiers'}
+# One FEATURE, define, undefine or masquerading setting, as sendmail_mc takes it.
+MC_SETTING_OPTIONS = dict(
+    feature=dict(type='str'),
+    feature_args=dict(type='list', elements='str'),
+    define=dict(type='str'),
+    value=dict(type='str'),
+    undefine=dict(type='str'),
+    masquerade_as=dict(type='str'),
+    masquerade_domain=dict(type='str'),
+    exposed_user=dict(type='str'),
+    state=_STATE,
+)
+
+MC_SETTING_CONSTRAINTS = dict(
+    mutually_exclusive=[SETTING_KINDS],
+    required_one_of=[SETTING_KINDS],
+    required_by={'feature_args': 'feature', 'value': 'define'},
+)
+
+MC_SETTING_ARGUMENTS = dict(MC_SETTING_OPTIONS, **FILE_ARGUMENTS)
+
+CONFIG_ARGUMENTS = dict(
+    daemons=dict(type='list', elements='dict', default=[], options=PORT_ENTRY_OPTIONS),
+    clients=dict(type='list', elements='dict', default=[], options=PORT_ENTRY_OPTIONS),
+    settings=dict(type='list', elements='dict', default=[], options=MC_SETTING_OPTIONS, **MC_SETTING_CONSTRAINTS),
+    exclusive=dict(type='bool', default=False),
+    bindv6only=dict(type='bool'),
+    cf_path=dict(type='path'),
+    **FILE_ARGUMENTS
+)
 
 
 def syntax_of(path: str) -> str:
@@ -62,20 +97,6 @@ def read_bindv6only(path: str = BINDV6ONLY) -> Optional[bool]:
             return handle.read().strip() == '1'
     except OSError:
         return None
-
-
-def port_changes(params: dict) -> dict:
-    """Module parameters -> {key letter: value}; '' removes a key."""
-    changes = {}
-    for letter, option in _DEDICATED.items():
-        if option != 'name' and params.get(option) is not None:
-            changes[letter] = params[option]
-    for key, value in (params.get('options') or {}).items():
-        letter = key_for_option_name(str(key))
-        if letter in _DEDICATED:
-            raise RefusedChange('set %s with the %s option, not inside options' % (key, _DEDICATED[letter]))
-        changes[letter] = '' if value is None else str(value)
-    return changes
 
 
 def _command_runner(module) -> Callable:
@@ -92,13 +113,31 @@ def _tools(module) -> Tools:
     )
 
 
-def run_edit(module, make_plan: Callable[[Document], Plan]) -> None:
-    """Apply ``make_plan`` to the file at ``path`` safely and exit the module."""
+def _write(module, path: str, text: str, result: dict, backup_key: str) -> None:
+    try:
+        if module.params['backup'] and os.path.exists(path):
+            result[backup_key] = backup(module, path)
+        write_atomically(module, path, text)
+    except OSError as error:
+        module.fail_json(msg='could not write %s: %s' % (path, error), exception=traceback.format_exc(), **result)
+
+
+def run_edit(module, make_plan: Callable[[Document], object], describe: Callable[[object], dict],
+             cf_path: Optional[str] = None) -> None:
+    """Apply ``make_plan`` to the file at ``path`` safely and exit the module.
+
+    ``describe`` turns the plan into the module's own return values.  With ``cf_path`` the
+    sendmail.cf built and checked from the new .mc is installed there too, after the .mc, so
+    that it is newer than the .mc and no later make builds it again.
+    """
     path = module.params['path']
     if not os.path.isfile(path):
         module.fail_json(msg='%s does not exist or is not a regular file' % path)
     syntax = syntax_of(path)
-    result = {}
+    if cf_path and (syntax != MC or not module.params['validate']):
+        module.fail_json(msg='cf_path needs a .mc as path and validate=true: the .cf installed is the '
+                             'one built and checked from the new .mc')
+    result = {'validated': False}
     with locked(path):
         try:
             plan = make_plan(Document.parse(read_text(path), syntax))
@@ -106,6 +145,7 @@ def run_edit(module, make_plan: Callable[[Document], Plan]) -> None:
             module.fail_json(msg='%s: %s' % (path, error))
         for warning in plan.warnings:
             module.warn(warning)
+        check = None
         if plan.changed and module.params['validate']:
             workdir = tempfile.mkdtemp(prefix='sendmail-check-', dir=module.tmpdir)
             check = check_candidate(plan.after, syntax, path, workdir, _command_runner(module), _tools(module),
@@ -114,23 +154,25 @@ def run_edit(module, make_plan: Callable[[Document], Plan]) -> None:
                 module.fail_json(msg=check.msg, rc=check.rc, stdout=check.stdout, stderr=check.stderr)
             for warning in check.warnings:
                 module.warn(warning)
+            result['validated'] = True
         if plan.changed and not module.check_mode:
-            try:
-                if module.params['backup']:
-                    result['backup_file'] = backup(module, path)
-                write_atomically(module, path, plan.after)
-            except OSError as error:
-                module.fail_json(msg='could not write %s: %s' % (path, error), exception=traceback.format_exc())
+            _write(module, path, plan.after, result, 'backup_file')
+            if cf_path:
+                _write(module, cf_path, check.cf_text, result, 'cf_backup_file')
 
+    result.update(describe(plan))
     result.update(
         changed=plan.changed,
-        entry=plan.entry,
-        entries=plan.entries,
-        rebuild_needed=plan.changed and syntax == MC,
+        rebuild_needed=plan.changed and syntax == MC and not cf_path,
+        cf_installed=plan.changed and bool(cf_path),
     )
     if module._diff:
         result['diff'] = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
     module.exit_json(**result)
+
+
+def _describe_one(plan) -> dict:
+    return dict(entry=plan.entry, entries=plan.entries)
 
 
 def run_port_entry(module, kind: str, bindv6only: Optional[bool] = False) -> None:
@@ -141,42 +183,24 @@ def run_port_entry(module, kind: str, bindv6only: Optional[bool] = False) -> Non
     except RefusedChange as error:
         module.fail_json(msg='%s: %s' % (params['path'], error))
     run_edit(module, lambda document: ensure_port_entry(
-        document, kind, params['name'], params['state'], changes, bindv6only, tuple(params['replaces'])))
+        document, kind, params['name'], params['state'], changes, bindv6only, tuple(params['replaces'])),
+        _describe_one)
 
 
-MC_SETTING_KINDS = ('feature', 'define', 'undefine', 'masquerade_as', 'masquerade_domain', 'exposed_user')
-
-MC_SETTING_ARGUMENTS = dict(
-    feature=dict(type='str'),
-    feature_args=dict(type='list', elements='str'),
-    define=dict(type='str'),
-    value=dict(type='str'),
-    undefine=dict(type='str'),
-    masquerade_as=dict(type='str'),
-    masquerade_domain=dict(type='str'),
-    exposed_user=dict(type='str'),
-    state=dict(type='str', default='present', choices=['present', 'absent', 'commented']),
-    **FILE_ARGUMENTS
-)
-
-MC_SETTING_CONSTRAINTS = dict(
-    mutually_exclusive=[MC_SETTING_KINDS],
-    required_one_of=[MC_SETTING_KINDS],
-    required_by={'feature_args': 'feature', 'value': 'define'},
-)
+def run_setting(module) -> None:
+    """main() of sendmail_mc."""
+    run_edit(module, setting_step(module.params), _describe_one)
 
 
-def mc_setting_plan(params: dict) -> Callable[[Document], Plan]:
-    """The plan function for the one setting the parameters name."""
-    state = params['state']
-    if params['feature'] is not None:
-        return lambda document: ensure_feature(document, params['feature'], params['feature_args'], state)
-    if params['define'] is not None:
-        return lambda document: ensure_define(document, params['define'], params['value'], state)
-    if params['undefine'] is not None:
-        return lambda document: ensure_undefine(document, params['undefine'], state)
-    if params['masquerade_as'] is not None:
-        return lambda document: ensure_masquerade_as(document, params['masquerade_as'], state)
-    if params['masquerade_domain'] is not None:
-        return lambda document: ensure_member(document, 'MASQUERADE_DOMAIN', params['masquerade_domain'], state)
-    return lambda document: ensure_member(document, 'EXPOSED_USER', params['exposed_user'], state)
+def run_config(module) -> None:
+    """main() of sendmail_config: the whole wanted state in one edit."""
+    params = module.params
+    bindv6only = read_bindv6only() if params['bindv6only'] is None else params['bindv6only']
+
+    def describe(plan) -> dict:
+        return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients)
+
+    run_edit(module, lambda document: plan_config(
+        document, params['daemons'], params['clients'], params['settings'], bindv6only, params['exclusive']),
+        describe, params['cf_path'])
+

@@ -1,0 +1,180 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The whole wanted state of one sendmail.mc (or .cf), planned as one edit.
+
+Entries use the vocabulary of the single-entry modules (sendmail_daemon,
+sendmail_client, sendmail_mc) and are applied, removals first, to one
+in-memory document through the same ``ensure_*`` functions.  Sockets are
+checked for bind conflicts on the result only, so the order in which the
+entries are listed never matters.  No I/O happens here.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, Optional
+
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
+    ABSENT, PRESENT, Plan, describe_port_entries, entry_warnings, ensure_define, ensure_feature,
+    ensure_masquerade_as, ensure_member, ensure_port_entry, ensure_undefine, refuse_new_conflicts,
+)
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
+    RefusedChange, key_for_option_name,
+)
+
+DAEMON, CLIENT = 'DAEMON_OPTIONS', 'CLIENT_OPTIONS'
+PORT_KINDS = {DAEMON: 'daemon', CLIENT: 'client'}
+
+# Module parameter -> DaemonPortOptions key letter, for the keys that have their own parameter.
+_DEDICATED = {'N': 'name', 'F': 'family', 'A': 'addr', 'P': 'port', 'M': 'modifiers'}
+
+SETTING_KINDS = ('feature', 'define', 'undefine', 'masquerade_as', 'masquerade_domain', 'exposed_user')
+
+
+def port_changes(entry: dict) -> dict:
+    """The keys an entry sets, as {key letter: value}; '' removes a key."""
+    changes = {}
+    for letter, option in _DEDICATED.items():
+        if option != 'name' and entry.get(option) is not None:
+            changes[letter] = str(entry[option])
+    for key, value in (entry.get('options') or {}).items():
+        letter = key_for_option_name(str(key))
+        if letter in _DEDICATED:
+            raise RefusedChange('set %s with the %s option, not inside options' % (key, _DEDICATED[letter]))
+        changes[letter] = '' if value is None else str(value)
+    return changes
+
+
+def setting_kind(entry: dict) -> str:
+    """Which of the setting kinds an entry names; exactly one must be given."""
+    kinds = [kind for kind in SETTING_KINDS if entry.get(kind) is not None]
+    if len(kinds) != 1:
+        raise RefusedChange('each setting names exactly one of %s; got %s'
+                            % (', '.join(SETTING_KINDS), ', '.join(kinds) or 'none'))
+    return kinds[0]
+
+
+def setting_step(entry: dict) -> Callable[[Document], Plan]:
+    """The plan function for one setting entry (the arguments of sendmail_mc)."""
+    kind = setting_kind(entry)
+    state = entry.get('state') or PRESENT
+    if kind == 'feature':
+        return lambda document: ensure_feature(document, entry['feature'], entry.get('feature_args'), state)
+    if kind == 'define':
+        return lambda document: ensure_define(document, entry['define'], entry.get('value'), state)
+    if kind == 'undefine':
+        return lambda document: ensure_undefine(document, entry['undefine'], state)
+    if kind == 'masquerade_as':
+        return lambda document: ensure_masquerade_as(document, entry['masquerade_as'], state)
+    if kind == 'masquerade_domain':
+        return lambda document: ensure_member(document, 'MASQUERADE_DOMAIN', entry['masquerade_domain'], state)
+    return lambda document: ensure_member(document, 'EXPOSED_USER', entry['exposed_user'], state)
+
+
+def setting_label(entry: dict) -> str:
+    kind = setting_kind(entry)
+    if kind == 'define' and entry.get('value') is not None:
+        return 'define %s=%s' % (entry['define'], entry['value'])
+    return '%s %s' % (kind, entry[kind])
+
+
+@dataclass(frozen=True)
+class Step:
+    kind: str    # daemon, client or setting
+    label: str   # what the step is about, for the user
+    state: str
+    run: Callable[[Document], Plan]
+
+
+@dataclass(frozen=True)
+class ConfigPlan:
+    before: str
+    after: str
+    changes: tuple          # {kind, name, state} of every entry that changed, in the order applied
+    daemons: list
+    clients: list
+    expected_cf_lines: tuple
+    warnings: tuple
+
+    @property
+    def changed(self) -> bool:
+        return self.before != self.after
+
+
+def _port_step(kind: str, entry: dict, bindv6only: Optional[bool]) -> Step:
+    name = entry.get('name')
+    if not name:
+        raise RefusedChange('every %s entry needs a name' % PORT_KINDS[kind])
+    state = entry.get('state') or PRESENT
+    changes = port_changes(entry)
+    return Step(PORT_KINDS[kind], name, state, lambda document: ensure_port_entry(
+        document, kind, name, state, changes, bindv6only, check_result=False))
+
+
+def _refuse_duplicates(steps: list) -> None:
+    seen = set()
+    for step in steps:
+        key = (step.kind, step.label if step.kind != 'setting' else step.label.split('=')[0])
+        if key in seen:
+            raise RefusedChange('%s %s is listed twice; list each entry once' % key)
+        seen.add(key)
+
+
+def _unlisted_port_entries(document: Document, kind: str, listed: set) -> list:
+    """Removal steps for the entries of ``kind`` whose names are not listed (exclusive mode)."""
+    names = []
+    for entry in describe_port_entries(document, kind):
+        if entry['name'] not in listed and entry['name'] not in names:
+            names.append(entry['name'])
+    if None in names:
+        raise RefusedChange('a %s entry without a Name cannot be told apart; give it a Name first'
+                            % PORT_KINDS[kind])
+    return [_port_step(kind, {'name': name, 'state': ABSENT}, None) for name in names]
+
+
+def plan_config(document: Document, daemons: list, clients: list, settings: list,
+                bindv6only: Optional[bool] = False, exclusive: bool = False) -> ConfigPlan:
+    """Apply every entry to ``document``: removals first, then the rest in the order given.
+
+    ``bindv6only`` is the value of net.ipv6.bindv6only to plan for (None when IPv6 is off).
+    With ``exclusive``, DAEMON_OPTIONS and CLIENT_OPTIONS entries that are not listed are removed.
+    """
+    steps = ([_port_step(DAEMON, entry, bindv6only) for entry in daemons]
+             + [_port_step(CLIENT, entry, bindv6only) for entry in clients]
+             + [Step('setting', setting_label(entry), entry.get('state') or PRESENT, setting_step(entry))
+                for entry in settings])
+    _refuse_duplicates(steps)
+    if exclusive:
+        steps = (_unlisted_port_entries(document, DAEMON, {entry['name'] for entry in daemons})
+                 + _unlisted_port_entries(document, CLIENT, {entry['name'] for entry in clients})
+                 + steps)
+    removals_first = [step for step in steps if step.state == ABSENT] + [step for step in steps if step.state != ABSENT]
+
+    current = document
+    changes, expected, warnings = [], [], []
+    for step in removals_first:
+        plan = step.run(current)
+        warnings.extend(plan.warnings)
+        expected.extend(plan.expected_cf_lines)
+        if plan.changed:
+            changes.append({'kind': step.kind, 'name': step.label, 'state': step.state})
+            current = Document.parse(plan.after, document.syntax)
+
+    refuse_new_conflicts(document, current, bindv6only)
+    for kind, entries in ((DAEMON, daemons), (CLIENT, clients)):
+        for entry in entries:
+            if (entry.get('state') or PRESENT) == PRESENT:
+                warnings.extend(entry_warnings(current, kind, entry['name'], bindv6only))
+    return ConfigPlan(
+        before=document.render(),
+        after=current.render(),
+        changes=tuple(changes),
+        daemons=describe_port_entries(current, DAEMON),
+        clients=describe_port_entries(current, CLIENT),
+        expected_cf_lines=tuple(dict.fromkeys(expected)),
+        warnings=tuple(dict.fromkeys(warnings)),
+    )

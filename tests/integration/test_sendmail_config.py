@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""sendmail_config: the whole wanted state in one edit, against the real m4, cf macros and sendmail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from conftest import IPV4, IPV6, REQUIRES_SENDMAIL, banner, build_cf, listening, run_module, wait_for
+
+pytestmark = REQUIRES_SENDMAIL
+
+DUAL_STACK = dict(
+    daemons=[
+        # Listed before the removal on purpose: conflicts are judged on the result only.
+        dict(name='MTA-v6', family='inet6', addr='::', port='smtp'),
+        dict(name='MTA-v4', state='absent'),
+    ],
+    clients=[dict(name='OUT-v6', family='inet6', addr=IPV6)],
+    settings=[
+        dict(feature='nocanonify'),
+        dict(define='confLOG_LEVEL', value='12'),
+    ],
+)
+
+
+def without_stamp(cf_text):
+    return [line for line in cf_text.splitlines() if not line.startswith('##### built by')]
+
+
+def test_check_mode_shows_the_diff_a_real_run_makes_and_validates_once(netns, mc, tmp_path):
+    cf = tmp_path / 'sendmail.cf'
+    cf.write_text('# the previous sendmail.cf\n')
+    original = mc.read_bytes()
+    args = dict(path=str(mc), cf_path=str(cf), backup=True, **DUAL_STACK)
+
+    planned = run_module(netns, 'sendmail_config', check=True, diff=True, **args)
+    assert planned['changed'] and planned['validated'] and planned['cf_installed']
+    assert mc.read_bytes() == original and cf.read_text() == '# the previous sendmail.cf\n'
+
+    applied = run_module(netns, 'sendmail_config', diff=True, **args)
+    assert applied['diff'] == planned['diff']
+    assert applied['changes'] == planned['changes'] == [
+        {'kind': 'daemon', 'name': 'MTA-v4', 'state': 'absent'},
+        {'kind': 'daemon', 'name': 'MTA-v6', 'state': 'present'},
+        {'kind': 'client', 'name': 'OUT-v6', 'state': 'present'},
+        {'kind': 'setting', 'name': 'feature nocanonify', 'state': 'present'},
+        {'kind': 'setting', 'name': 'define confLOG_LEVEL=12', 'state': 'present'},
+    ]
+    assert applied['validated'] and not applied['rebuild_needed']
+    assert Path(applied['backup_file']).read_bytes() == original
+    assert Path(applied['cf_backup_file']).read_text() == '# the previous sendmail.cf\n'
+
+    # The installed .cf is the one m4 builds from the new .mc (but for the build stamp), newer than the .mc.
+    assert without_stamp(cf.read_text()) == without_stamp(build_cf(mc).read_text())
+    assert cf.stat().st_mtime_ns >= mc.stat().st_mtime_ns
+    lines = cf.read_text().splitlines()
+    for expected in ('O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr=::',
+                     'O ClientPortOptions=Name=OUT-v6, Family=inet6, Addr=%s' % IPV6, 'O LogLevel=12'):
+        assert expected in lines
+
+    for check in (True, False):
+        again = run_module(netns, 'sendmail_config', check=check, **args)
+        assert not again['changed'] and not again['validated'] and again['changes'] == []
+
+
+def test_the_installed_cf_serves_both_families(netns, mc, tmp_path, start_sendmail):
+    cf = tmp_path / 'sendmail.cf'
+    cf.write_text('')
+    assert run_module(netns, 'sendmail_config', path=str(mc), cf_path=str(cf), **DUAL_STACK)['changed']
+    start_sendmail(cf)
+    wait_for(lambda: '*:25' in listening(netns), 30, lambda: str(listening(netns)))
+    for address in (IPV4, IPV6, '127.0.0.1', '::1'):
+        assert banner(netns, address).startswith('220 '), address
+
+
+def test_a_conflict_in_the_result_is_refused_and_nothing_changes(netns, mc):
+    original = mc.read_bytes()
+    result = run_module(netns, 'sendmail_config', path=str(mc), bindv6only=False,
+                        daemons=[dict(name='MTA-v6', family='inet6', addr='::')])
+    assert result.get('failed') and 'cannot bind: Address already in use' in result['msg'], result
+    assert mc.read_bytes() == original
+
+
+def test_an_entry_listed_twice_is_refused(netns, mc):
+    original = mc.read_bytes()
+    result = run_module(netns, 'sendmail_config', path=str(mc), daemons=[
+        dict(name='MTA-v6', family='inet6', addr='::1'), dict(name='MTA-v6', state='absent')])
+    assert result.get('failed') and 'daemon MTA-v6 is listed twice' in result['msg'], result
+    assert mc.read_bytes() == original
+
+
+def test_one_bad_value_refuses_the_whole_edit(netns, mc):
+    original = mc.read_bytes()
+    result = run_module(netns, 'sendmail_config', path=str(mc),
+                        daemons=[dict(name='MTA-v6', family='inet6', addr='::1')],
+                        settings=[dict(define='SMART_HOST', value='esyscmd(id -un)')])
+    assert result.get('failed') and 'would change the structure' in result['msg'], result
+    assert mc.read_bytes() == original
+
+
+def test_exclusive_removes_the_entries_not_listed(netns, mc):
+    result = run_module(netns, 'sendmail_config', path=str(mc), exclusive=True,
+                        daemons=[dict(name='MTA', family='inet', addr=IPV4)])
+    assert result['changed'], result
+    assert [(entry['name'], entry['state']) for entry in result['daemons']] == [('MTA', 'present')]
+    assert 'O DaemonPortOptions=Name=MTA, Family=inet, Addr=%s' % IPV4 in build_cf(mc).read_text().splitlines()
+
+
+def test_cf_path_needs_a_validated_mc(netns, mc, tmp_path):
+    result = run_module(netns, 'sendmail_config', path=str(mc), cf_path=str(tmp_path / 'x.cf'), validate=False,
+                        settings=[dict(feature='nocanonify')])
+    assert result.get('failed') and 'cf_path needs a .mc' in result['msg'], result
