@@ -11,8 +11,7 @@ import ipaddress
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-
-SERVICE_PORTS = {'smtp': 25, 'submission': 587, 'smtps': 465, 'submissions': 465, 'lmtp': 24}
+from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_PORTS
 ANY = {'inet': '0.0.0.0', 'inet6': '::'}
 
 
@@ -88,6 +87,11 @@ def listening_sockets(tcp_listen: list[dict[str, t.Any]]) -> list[str]:
     return sorted({socket_key(entry['address'], entry['port']) for entry in tcp_listen})
 
 
+def missing_sockets(expected: list[str], tcp_listen: list[dict[str, t.Any]]) -> list[str]:
+    """The expected sockets that do not listen, given listen_ports_facts' tcp_listen."""
+    return sorted(set(expected) - set(listening_sockets(tcp_listen or [])))
+
+
 class FilterModule:
     """Socket filters."""
 
@@ -96,4 +100,5 @@ class FilterModule:
             'sendmail_sockets': sendmail_sockets,
             'postfix_sockets': postfix_sockets,
             'listening_sockets': listening_sockets,
+            'missing_sockets': missing_sockets,
         }

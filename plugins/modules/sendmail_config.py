@@ -75,7 +75,8 @@ options:
   settings:
     description:
       - C(FEATURE), C(define), C(undefine) and masquerading entries, each with the options of
-        M(dualstack.mta.sendmail_mc): exactly one of O(settings[].feature), O(settings[].define),
+        M(dualstack.mta.sendmail_mc).
+      - Each entry names exactly one of O(settings[].feature), O(settings[].define),
         O(settings[].undefine), O(settings[].masquerade_as), O(settings[].masquerade_domain) or
         O(settings[].exposed_user).
     type: list

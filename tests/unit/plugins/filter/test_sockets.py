@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dualstack.mta.plugins.filter.sockets import (
-    listening_sockets, postfix_sockets, sendmail_sockets, socket_key,
+    listening_sockets, missing_sockets, postfix_sockets, sendmail_sockets, socket_key,
 )
 
 
@@ -57,3 +57,10 @@ def test_listening_sockets_from_listen_ports_facts():
     tcp_listen = [{'address': '*', 'port': 25}, {'address': '127.0.0.1', 'port': 587},
                   {'address': '127.0.0.1', 'port': 587}]
     assert listening_sockets(tcp_listen) == ['127.0.0.1 587', ':: 25']
+
+
+def test_missing_sockets_names_what_does_not_listen():
+    tcp_listen = [{'address': '0.0.0.0', 'port': 25}, {'address': '127.0.0.1', 'port': 587}]
+    assert missing_sockets([':: 25', '0.0.0.0 25', '127.0.0.1 587'], tcp_listen) == [':: 25']
+    assert missing_sockets(['0.0.0.0 25'], None) == ['0.0.0.0 25']
+    assert missing_sockets([], []) == []
