@@ -9,7 +9,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 module: sendmail_config
 short_description: Apply the whole wanted state of sendmail.mc (or sendmail.cf) in one edit
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - Sets every listed C(DAEMON_OPTIONS), C(CLIENT_OPTIONS), C(FEATURE), C(define), C(undefine)
     and masquerading entry of one file in one locked edit, with the vocabulary of
