@@ -11,7 +11,7 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export LC_ALL := C.UTF-8
 
-.PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit integration molecule clean
+.PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit integration molecule bench clean
 
 test: sanity lint unit integration molecule
 
@@ -37,6 +37,7 @@ sanity: venv
 	tests/sanity/run
 
 lint: collection
+	ruff check plugins tests molecule testbed/bench
 	ansible-lint --profile production
 	antsibull-changelog lint
 
@@ -48,6 +49,10 @@ integration: collection host-deps
 
 molecule: collection testbed
 	testbed/molecule-all
+
+# A benchmark, not a test: first and no-op converge of each role against a ping floor.
+bench: collection testbed
+	testbed/bench
 
 demo: collection testbed
 	ansible-playbook -i testbed/demo/inventory.yml testbed/demo/demo.yml

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 HOSTS = ["sd-mx1", "sd-mx2"]
@@ -35,3 +37,14 @@ def test_mail_over_ipv6_arrives(host_named, addresses, sendmail_literal, deliver
     target = addresses("sd-mx2")["inet6"][0]
     message = deliver(host_named("sd-mx1"), host_named("sd-mx2"), f"root@[{sendmail_literal(target)}]")
     assert f"[{sendmail_literal(source)}]" in message, message
+
+
+def test_a_change_builds_checks_makes_and_restarts_once_and_a_noop_run_none(host_named):
+    counts = json.loads(host_named("sd-mx1").file("/root/counts.json").content_string)
+    change, noop = counts["change"], counts["noop"]
+    assert change["changed"] and change["validated"], change
+    assert [call.split()[0] for call in change["calls"]].count("m4") == 1, change["calls"]
+    assert [call.split()[0] for call in change["calls"]].count("make") == 1, change["calls"]
+    assert change["pid_after"] != change["pid_before"], change
+    assert not noop["changed"] and not noop["validated"], noop
+    assert noop["calls"] == [] and noop["pid_after"] == noop["pid_before"], noop
