@@ -538,7 +538,7 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
             final[position] = options
         # 5. new entries, with the modifiers and options of the port's existing daemon
         donors = [entry for position, entry in live if position not in used and not entry.fixed]
-        donors += [entry for position, entry in live if position in used and not entry.fixed]
+        donors += [entry for position, entry in live if position in used]
         donor = donors[0] if donors else None
         for want in open_wants:
             name = _new_name(port, want.family, taken_names)
