@@ -127,7 +127,7 @@ class Facts:
         if addresses is not None:
             parsed = []
             for text in addresses:
-                address = parse_ip(str(text).split('%')[0].split('/')[0])
+                address = parse_ip(str(text).split('%', maxsplit=1)[0].split('/', maxsplit=1)[0])
                 if address is None:
                     raise ListenPlanError('host address %r is not an IP address' % (text,))
                 parsed.append(address)

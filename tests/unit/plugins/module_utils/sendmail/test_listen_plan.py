@@ -187,8 +187,8 @@ def test_red_hat_stock_file_binds_by_socket_not_by_name():
 
 def test_submission_gets_its_ipv6_twin_with_the_same_modifiers():
     text = (LAYOUTS / 'debian-12.mc').read_text()
-    document = Document.parse(text.replace("dnl DAEMON_OPTIONS(`Family=inet6, Name=MSP-v6, Port=submission, "
-                                            "M=Ea, Addr=::1')dnl\n", ''))
+    template = "dnl DAEMON_OPTIONS(`Family=inet6, Name=MSP-v6, Port=submission, M=Ea, Addr=::1')dnl\n"
+    document = Document.parse(text.replace(template, ''))
     plan, _after = check_plan(document, [{'addresses': ['loopback'], 'ports': [587]}], False)
     assert plan.daemons[-1] == {'name': 'MSA-v6', 'state': 'present', 'family': 'inet6', 'addr': '::1',
                                 'port': 'submission', 'modifiers': 'Ea', 'options': {}}
@@ -313,8 +313,8 @@ def test_entry_with_a_host_name_on_a_planned_port_is_refused():
 
 def test_entries_come_from_the_file_and_the_implicit_defaults():
     entries = entries_from_document(layout('slackware-no-daemons.mc'))
-    assert [(entry.name, entry.state, entry.fixed) for entry in entries] == [('MTA', 'implicit', False),
-                                                                              ('MSA', 'implicit', True)]
+    described = [(entry.name, entry.state, entry.fixed) for entry in entries]
+    assert described == [('MTA', 'implicit', False), ('MSA', 'implicit', True)]
     assert plan_listen(entries, 'all', {'bindv6only': True}).daemons[0]['name'] == 'MTA'
 
 
