@@ -18,12 +18,12 @@ from dataclasses import dataclass, field
 from typing import Optional
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import (
-    CF, CF_OPTION_NAMES, MC, Document, insertion_index, render_macro, restyle,
+    CF, CF_OPTION_NAMES, MC, Document, Text, insertion_index, render_macro, restyle,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.net import HOST_NAME, parse_ip
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
     CLIENT_MODIFIERS, DAEMON_MODIFIERS, PortOptions, RefusedChange,
-    bind_conflicts, both_families_served, check_family, check_value, conflict_message,
+    bind_conflicts, both_families_served, check_family, check_value, conflict_message, daemon_socket,
 )
 
 PRESENT, ABSENT, COMMENTED = 'present', 'absent', 'commented'
@@ -92,6 +92,90 @@ def _active_daemons(document: Document) -> list:
     return [entry[2] for entry in _port_entries(document, 'DAEMON_OPTIONS') if not entry[1].commented]
 
 
+# ---------------------------------------------------------------------------
+# The daemons sendmail runs without a DAEMON_OPTIONS entry saying so
+
+_IPV6_OSTYPE = re.compile(r"[ \t]*OSTYPE\([ \t]*`*(?:solaris8|solaris11)'*[ \t]*\)")
+
+
+@dataclass(frozen=True)
+class ImplicitDaemon:
+    """A daemon the built sendmail.cf (or sendmail itself) has although no entry in the file names it.
+
+    ``fixed`` daemons stay whatever DAEMON_OPTIONS say (only a FEATURE removes them); the
+    others exist only while the file has no active DAEMON_OPTIONS, and the first one replaces them.
+    """
+
+    options: PortOptions
+    why: str
+    fixed: bool = False
+
+
+def _active_macro(document: Document, name: str, first_value: str) -> bool:
+    return any(not macro.commented and macro.values[:1] == (first_value,) for _index, macro in document.macros(name))
+
+
+def implicit_daemons(document: Document) -> list:
+    """The daemons sendmail gets from cf.m4's proto.m4 (or, for a .cf, from its built-in default).
+
+    With no active DAEMON_OPTIONS proto.m4 writes ``O DaemonPortOptions=Name=MTA`` (IPv4, every
+    address, port 25) -- or an MTA-v4 + MTA-v6 pair where the .mc defines _NETINET6_ -- and
+    FEATURE(msp) writes a NoMTA daemon on 127.0.0.1; independently of DAEMON_OPTIONS it adds an MSA
+    on port 587 unless FEATURE(no_default_msa) (or msp) is active.  A .cf without any
+    DaemonPortOptions line listens on IPv4, every address, port 25.
+    """
+    none_active = not _active_daemons(document)
+    if document.syntax == CF:
+        if none_active:
+            return [ImplicitDaemon(PortOptions.parse('Name=MTA, Family=inet, Port=smtp'),
+                                   'sendmail.cf has no active DaemonPortOptions line, so sendmail listens '
+                                   'on its built-in default')]
+        return []
+    msp = _active_macro(document, 'FEATURE', 'msp')
+    implicit = []
+    if none_active:
+        if msp:
+            pairs = [('Name=NoMTA, Addr=127.0.0.1, M=E', "FEATURE(`msp')")]
+        elif _active_macro(document, 'define', '_NETINET6_') or any(
+                _IPV6_OSTYPE.match(element.raw) for element in document.elements if isinstance(element, Text)):
+            pairs = [('Name=MTA-v4, Family=inet', '_NETINET6_'), ('Name=MTA-v6, Family=inet6', '_NETINET6_')]
+        else:
+            pairs = [('Name=MTA', 'cf.m4')]
+        for text, source in pairs:
+            implicit.append(ImplicitDaemon(
+                PortOptions.parse(text),
+                'the file has no active DAEMON_OPTIONS, so %s gives sendmail this default daemon' % source))
+    if not msp and not _active_macro(document, 'FEATURE', 'no_default_msa'):
+        implicit.append(ImplicitDaemon(
+            PortOptions.parse('Port=587, Name=MSA, M=E'),
+            "the file has no FEATURE(`no_default_msa'), so cf.m4 adds this message submission daemon "
+            "whatever DAEMON_OPTIONS say", fixed=True))
+    return implicit
+
+
+def effective_daemons(document: Document) -> list:
+    """PortOptions of every daemon the built configuration has: the active entries and the implicit ones."""
+    return _active_daemons(document) + [daemon.options for daemon in implicit_daemons(document)]
+
+
+def _written_out(daemon: ImplicitDaemon) -> PortOptions:
+    """An implicit daemon as an explicit entry: the same meaning, with family and port spelt out."""
+    options = daemon.options
+    if options.get('F') is None:
+        options = options.with_value('F', 'inet')
+    if options.get('P') is None:
+        options = options.with_value('P', 'smtp')
+    return options
+
+
+def _listening_summary(daemons: list) -> str:
+    labels = []
+    for position, options in enumerate(daemons):
+        socket = daemon_socket(options, position)
+        labels.append(socket.label if socket is not None else options.render())
+    return ', '.join(labels)
+
+
 def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
                       bindv6only: Optional[bool] = False, replaces: tuple = (), check_result: bool = True) -> Plan:
     """Make the ``kind`` entry called ``name`` match ``changes`` (letter -> value, '' removes).
@@ -101,6 +185,13 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
     against the one it takes over from (and check mode predicts what a real run does).
     Without ``check_result`` the layout is not checked for bind conflicts and warnings: for a
     step of a larger edit, whose caller checks the final layout once.
+
+    A file without active DAEMON_OPTIONS listens through sendmail's implicit default daemon
+    (see ``implicit_daemons``), which the first active entry would silently replace.  So when
+    this edit makes the first entry active, the implicit daemons are written out as explicit
+    entries in the same edit and keep listening -- except the one called ``name`` (the entry
+    then starts from its options: the user takes it over) and those named in ``replaces``
+    (the user asked to drop them).
     """
     modifiers = DAEMON_MODIFIERS if kind == 'DAEMON_OPTIONS' else CLIENT_MODIFIERS
     check_value('N', name)
@@ -111,6 +202,9 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
 
     before = document.render()
     original = document
+    implicit = {}
+    if kind == 'DAEMON_OPTIONS':
+        implicit = {daemon.options.name: daemon for daemon in implicit_daemons(document) if not daemon.fixed}
     if state != ABSENT and replaces:
         document = _remove(document, [entry[0] for entry in _port_entries(document, kind)
                                       if entry[2].name in replaces and entry[2].name != name])
@@ -138,6 +232,8 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
                 result = document.replace_at(index, restyle(macro, (new_options.render(),), commented))
         else:
             new_options = PortOptions(()).with_value('N', name)
+            if name in implicit:
+                new_options = _written_out(implicit[name])
             for letter in sorted(changes, key=_preferred_position):
                 new_options = new_options.with_value(letter, changes[letter])
             element = render_macro(kind, (new_options.render(),), commented, document.syntax)
@@ -145,12 +241,15 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
         check_family(new_options)
 
     warnings = []
-    if check_result:
-        if kind == 'DAEMON_OPTIONS':
+    written_out = ()
+    if kind == 'DAEMON_OPTIONS':
+        result, written_out = _keep_implicit_daemons(result, implicit, name, state, replaces)
+        if check_result:
+            warnings.extend(_fallback_warnings(original, result, implicit, name, state))
             refuse_new_conflicts(original, result, bindv6only)
             warnings.extend(_daemon_warnings(result, name, state, new_options, bindv6only))
-        elif state == PRESENT:
-            warnings.extend(_client_warnings(result, name, new_options))
+    elif state == PRESENT and check_result:
+        warnings.extend(_client_warnings(result, name, new_options))
 
     entry = None
     expected = ()
@@ -159,7 +258,42 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
             entry = _describe_port_entry(result, index, macro, options)
             if result.syntax == MC and not macro.commented:
                 expected = ('O %s=%s' % (CF_OPTION_NAMES[kind], options.render()),)
+    if result.syntax == MC:
+        expected += tuple('O %s=%s' % (CF_OPTION_NAMES[kind], options.render()) for options in written_out)
     return Plan(before, result.render(), entry, describe_port_entries(result, kind), expected, tuple(warnings))
+
+
+def _keep_implicit_daemons(document: Document, implicit: dict, name: str, state: str, replaces: tuple) -> tuple:
+    """Write out the implicit daemons an edit would otherwise end; returns the document and what it wrote."""
+    if not implicit:
+        return document, ()
+    if not _active_daemons(document) and not (state == ABSENT and name in implicit):
+        return document, ()  # nothing replaces the implicit daemons yet
+    written = []
+    for daemon_name, daemon in implicit.items():
+        if daemon_name == name or daemon_name in replaces:
+            continue
+        options = _written_out(daemon)
+        element = render_macro('DAEMON_OPTIONS', (options.render(),), False, document.syntax)
+        document = document.insert_at(insertion_index(document, 'DAEMON_OPTIONS'), element)
+        written.append(options)
+    return document, tuple(written)
+
+
+def _fallback_warnings(original: Document, result: Document, implicit: dict, name: str, state: str) -> list:
+    """Say when the file ends up (or stays) without active DAEMON_OPTIONS: sendmail uses its default then."""
+    if _active_daemons(result):
+        return []
+    fallback = [daemon.options for daemon in implicit_daemons(result) if not daemon.fixed]
+    if _active_daemons(original):
+        return ['%s leaves no active DAEMON_OPTIONS, so sendmail falls back to its default daemon: %s. '
+                'Keep an entry with the sockets you want instead.'
+                % (name, _listening_summary(fallback))]
+    if state == ABSENT and name in implicit:
+        return ['%s is the daemon sendmail runs because the file has no active DAEMON_OPTIONS (%s); '
+                'it keeps listening until an entry with the sockets you want replaces it.'
+                % (name, _listening_summary(fallback))]
+    return []
 
 
 def _preferred_position(letter: str) -> int:
@@ -171,7 +305,7 @@ def _conflict_keys(document: Document, bindv6only: Optional[bool]) -> dict:
     if bindv6only is None:  # IPv6 is off: inet6 daemons cannot bind at all, only same-family clashes matter
         bindv6only = True
     return {frozenset((first.label, second.label)): (first, second)
-            for first, second in bind_conflicts(_active_daemons(document), bindv6only)}
+            for first, second in bind_conflicts(effective_daemons(document), bindv6only)}
 
 
 def refuse_new_conflicts(before: Document, after: Document, bindv6only: Optional[bool]) -> None:
@@ -444,7 +578,8 @@ def ensure_member(document: Document, macro_name: str, value: str, state: str) -
 
 
 __all__ = [
-    'ABSENT', 'COMMENTED', 'PRESENT', 'CF', 'MC', 'Plan', 'RefusedChange',
-    'describe_entries', 'entry_warnings', 'refuse_new_conflicts', 'describe_port_entries', 'ensure_define', 'ensure_feature',
-    'ensure_masquerade_as', 'ensure_member', 'ensure_port_entry', 'ensure_undefine',
+    'ABSENT', 'COMMENTED', 'PRESENT', 'CF', 'MC', 'ImplicitDaemon', 'Plan', 'RefusedChange',
+    'describe_entries', 'describe_port_entries', 'effective_daemons', 'ensure_define', 'ensure_feature',
+    'ensure_masquerade_as', 'ensure_member', 'ensure_port_entry', 'ensure_undefine', 'entry_warnings',
+    'implicit_daemons', 'refuse_new_conflicts',
 ]

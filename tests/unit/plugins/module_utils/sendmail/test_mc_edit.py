@@ -336,3 +336,65 @@ def test_mc_setting_refusals(call, message):
 def test_honest_m4_words_are_accepted(value):
     assert ensure_define(doc(), 'SMART_HOST', value, 'present').changed
     assert ensure_masquerade_as(doc(), value, 'present').changed
+
+
+# --- the implicit default daemon (a file without active DAEMON_OPTIONS) -----------------
+
+NO_DAEMONS = SAMPLE.replace(MTA_V4 + '\n', '').replace(
+    "DAEMON_OPTIONS(`Family=inet,  Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1')dnl\n", '')
+
+
+def test_first_daemon_keeps_the_implicit_mta_listening():
+    plan = daemon('MTA-v6', text=NO_DAEMONS, F='inet6', A='::1')
+    assert "DAEMON_OPTIONS(``Name=MTA, Family=inet, Port=smtp'')dnl" in plan.after
+    assert 'O DaemonPortOptions=Name=MTA, Family=inet, Port=smtp' in plan.expected_cf_lines
+    assert [entry['name'] for entry in plan.entries if entry['state'] == 'present'] == ['MTA-v6', 'MTA']
+
+
+def test_replaces_or_taking_over_by_name_drops_the_implicit_mta():
+    replaced = ensure_port_entry(doc(NO_DAEMONS), 'DAEMON_OPTIONS', 'MTA-v6', 'present', {'F': 'inet6', 'A': '::1'},
+                                 False, replaces=('MTA',))
+    assert 'Name=MTA,' not in replaced.after
+    taken = daemon('MTA', text=NO_DAEMONS, F='inet6', A='::')
+    assert changed_lines(taken) == ["+ DAEMON_OPTIONS(``Name=MTA, Family=inet6, Port=smtp, Addr=::'')dnl"]
+
+
+def test_first_daemon_that_cannot_bind_next_to_the_implicit_mta_is_refused():
+    with pytest.raises(RefusedChange, match=r'MTA \(inet on 0.0.0.0 port 25\) and MTA-v6 \(inet6 on :: port 25\)'):
+        daemon('MTA-v6', text=NO_DAEMONS, F='inet6', A='::')
+
+
+def test_a_commented_first_entry_changes_nothing_that_listens():
+    plan = daemon('MTA-v6', state='commented', text=NO_DAEMONS, F='inet6', A='::1')
+    assert 'Name=MTA,' not in plan.after and not plan.warnings
+
+
+def test_removing_the_last_daemon_warns_that_sendmail_falls_back_to_every_address():
+    text = SAMPLE.replace("DAEMON_OPTIONS(`Family=inet,  Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1')dnl\n", '')
+    plan = daemon('MTA-v4', state='absent', text=text)
+    assert plan.warnings == ('MTA-v4 leaves no active DAEMON_OPTIONS, so sendmail falls back to its default daemon: '
+                             'MTA (inet on 0.0.0.0 port 25). Keep an entry with the sockets you want instead.',)
+
+
+def test_the_default_msa_counts_for_bind_conflicts():
+    text = NO_DAEMONS.replace("FEATURE(`no_default_msa')dnl\n", '')
+    with pytest.raises(RefusedChange, match=r'MSA \(inet on 0.0.0.0 port 587\) and MSA-v6'):
+        daemon('MSA-v6', text=text, F='inet6', A='::', P='submission')
+
+
+def test_removing_one_of_the_implicit_dual_stack_pair_writes_out_the_other():
+    text = NO_DAEMONS.replace("FEATURE(`no_default_msa')dnl\n", "FEATURE(`no_default_msa')dnl\ndefine(`_NETINET6_')dnl\n")
+    plan = daemon('MTA-v4', state='absent', text=text)
+    assert changed_lines(plan) == ["+ DAEMON_OPTIONS(``Name=MTA-v6, Family=inet6, Port=smtp'')dnl"]
+
+
+def test_a_cf_without_daemon_lines_keeps_its_built_in_daemon():
+    cf = 'O QueueDirectory=/var/spool/mqueue\n'
+    plan = ensure_port_entry(doc_cf(cf), 'DAEMON_OPTIONS', 'MTA-v6', 'present', {'F': 'inet6', 'A': '::1'})
+    lines = plan.after.splitlines()
+    assert 'O DaemonPortOptions=Name=MTA-v6, Family=inet6, Addr=::1' in lines
+    assert 'O DaemonPortOptions=Name=MTA, Family=inet, Port=smtp' in lines
+
+
+def doc_cf(text):
+    return Document.parse(text, CF)
