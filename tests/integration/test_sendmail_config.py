@@ -107,7 +107,7 @@ def test_exclusive_removes_the_entries_not_listed(netns, mc):
                         daemons=[dict(name='MTA', family='inet', addr=IPV4)])
     assert result['changed'], result
     assert [(entry['name'], entry['state']) for entry in result['daemons']] == [('MTA', 'present')]
-    assert 'O DaemonPortOptions=Name=MTA, Family=inet, Addr=%s' % IPV4 in build_cf(mc).read_text().splitlines()
+    assert 'O DaemonPortOptions=Name=MTA, Family=inet, Port=smtp, Addr=%s' % IPV4 in build_cf(mc).read_text().splitlines()
 
 
 def test_cf_path_needs_a_validated_mc(netns, mc, tmp_path):
