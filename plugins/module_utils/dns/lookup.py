@@ -24,10 +24,17 @@ else:
     DNSPYTHON_IMPORT_ERROR = None
 
 
+def txt_text(strings: t.Iterable[bytes]) -> str:
+    """One TXT record as SPF reads it: its strings joined as-is (RFC 7208 3.3).
+
+    Octets outside ASCII become U+FFFD, which no SPF term accepts.
+    """
+    return b"".join(strings).decode("ascii", "replace")
+
+
 def _text(rdata: t.Any, rdtype: str) -> str:
     if rdtype == "TXT":
-        # One record may be split into several strings; SPF joins them as-is.
-        return b"".join(rdata.strings).decode("ascii", "replace")
+        return txt_text(rdata.strings)
     if rdtype == "MX":
         return rdata.exchange.to_text(omit_final_dot=True).lower()
     if rdtype == "PTR":
