@@ -329,7 +329,7 @@ class _Evaluation:
             try:
                 answer = [a for a in self.dns.lookup(name, rdtype) if isinstance(a, str)]
             except DnsTempError as exc:
-                raise TempError("%s %s lookup: %s" % (name, rdtype, exc)) from None
+                raise TempError("%s %s: %s" % (name, rdtype, exc)) from None
         else:
             answer = []  # no such name can exist (empty or overlong label)
         if not answer and void_counts:
