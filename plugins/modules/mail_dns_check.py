@@ -193,7 +193,8 @@ def main() -> None:
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
     p = module.params
-    problem = argument_problem(p["addresses"] or [], p["resolver"] or [], p["fail_on"], p["sender_domain"])
+    problem = argument_problem(p["addresses"] or [], p["resolver"] or [], p["fail_on"], p["sender_domain"],
+                               p["resolver_port"], p["timeout"])
     if problem:
         module.fail_json(msg=problem, results=[])
 
