@@ -87,9 +87,7 @@ def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[st
         return "timeout: %g must be more than 0 seconds" % timeout
     for kind, values in (("addresses", addresses), ("resolver", resolver)):
         for value in values:
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
+            if parse_ip(value, sendmail_prefix=False) is None:
                 return "%s: %r is not an IP address" % (kind, value)
     if "none" in fail_on and len(fail_on) > 1:
         return "fail_on: 'none' cannot be combined with checks (%s)" % ", ".join(fail_on)

@@ -299,6 +299,8 @@ def _url_escape(value: str) -> str:
 
 
 def _parse_address(text: str) -> t.Optional[IPAddress]:
+    if "%" in text:
+        return None  # a zone index (fe80::1%eth0) names no Internet client
     try:
         address = ipaddress.ip_address(text)
     except ValueError:
