@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import typing as t
 
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import DnsLookup, DnsTempError, IPAddress, check_host
@@ -83,7 +84,7 @@ def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[st
     """Why the arguments cannot work together, or None."""
     if not 0 < resolver_port < 65536:
         return "resolver_port: %d is not a port number (1-65535)" % resolver_port
-    if not timeout > 0:
+    if not math.isfinite(timeout) or timeout <= 0:
         return "timeout: %g must be more than 0 seconds" % timeout
     for kind, values in (("addresses", addresses), ("resolver", resolver)):
         for value in values:

@@ -101,6 +101,7 @@ def test_argument_problem(addresses, resolver, fail_on, sender, problem) -> None
     (65536, 5.0, "resolver_port: 65536 is not a port number (1-65535)"),
     (53, 0.0, "timeout: 0 must be more than 0 seconds"),
     (53, -1.0, "timeout: -1 must be more than 0 seconds"),
+    (53, float("nan"), "timeout: nan must be more than 0 seconds"),
 ])
 def test_argument_problem_port_and_timeout(port: int, timeout: float, problem) -> None:
     assert argument_problem([], [], ["none"], None, port, timeout) == problem
