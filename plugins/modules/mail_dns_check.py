@@ -69,16 +69,19 @@ options:
     type: list
     elements: str
   resolver_port:
-    description: Port of the DNS servers.
+    description: Port of the DNS servers, 1 to 65535.
     type: int
     default: 53
   timeout:
     description:
-      - Seconds to wait for each DNS answer. A lookup that times out makes its check C(temperror).
+      - Seconds to wait for each DNS answer, more than 0. A lookup that times out makes its check C(temperror).
     type: float
     default: 5.0
 notes:
-  - SPF macros are expanded except C(%{p}), which reads as C(unknown); C(exp=) is not evaluated.
+  - SPF follows C(check_host) of RFC 7208 and passes the RFC 7208 conformance test suite's cases about
+    the result. The C(exp=) explanation text is not fetched, so it never appears in a C(reason).
+  - C(%{p}) expands to a PTR name of the address that resolves back to it, or C(unknown).
+  - No DNS answer makes the module fail; what cannot be used gives C(temperror) or C(permerror) with its reason.
 seealso:
   - name: RFC 7208 (SPF)
     description: Sender Policy Framework, including the lookup limits enforced here.
@@ -193,7 +196,8 @@ def main() -> None:
     if not HAS_DNSPYTHON:
         module.fail_json(msg=missing_required_lib("dnspython"), exception=DNSPYTHON_IMPORT_ERROR)
     p = module.params
-    problem = argument_problem(p["addresses"] or [], p["resolver"] or [], p["fail_on"], p["sender_domain"])
+    problem = argument_problem(p["addresses"] or [], p["resolver"] or [], p["fail_on"], p["sender_domain"],
+                               p["resolver_port"], p["timeout"])
     if problem:
         module.fail_json(msg=problem, results=[])
 

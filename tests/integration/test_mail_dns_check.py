@@ -51,6 +51,11 @@ chain    TXT "v=spf1 include:_spf1.example.test -all"
 _spf1    TXT "v=spf1 include:_spf2.example.test ~all"
 _spf2    TXT "v=spf1 mx:example.test//64 -all"
 toomany  TXT "v=spf1 " %s"ip4:198.51.100.0/24 ip6:2001:db8:25::/64 -all"
+hostbits TXT "v=spf1 ip4:198.51.100.10/24 ip6:2001:db8:25::1/64 -all"
+helo     TXT "v=spf1 a:%%{h} -all"
+client   TXT "v=spf1 exists:%%{p}.p.example.test -all"
+mail.example.test.p A 127.0.0.2
+crt      TXT "v=spf1 exists:%%{r}.example.test -all"
 """ % ('"a:other.example.test " ' * 11)  # one string per term: a TXT string holds 255 bytes
 
 PTRS = {GOOD4: "mail", GOOD6: "mail", LIAR4: "liar", LIAR6: "liar"}
@@ -103,7 +108,11 @@ def named(tmp_path_factory: pytest.TempPathFactory):
             "%s. PTR %s.example.test.\n" % (ipaddress.ip_address(a).reverse_pointer, name)
             for a, name in PTRS.items() if ipaddress.ip_address(a).reverse_pointer.endswith(origin))
         (root / (origin + ".zone")).write_text(zone_file(origin, records))
-    zones = "".join('zone "%s" { type primary; file "%s.zone"; };\n' % (z, z) for z in ("example.test",) + REVERSE_ZONES)
+    # An empty root zone answers NXDOMAIN for single-label names such as a HELO of OEMCOMPUTER,
+    # as the real DNS does, instead of refusing them.
+    (root / "root.zone").write_text("$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 127.0.0.1\n")
+    zones = 'zone "." { type primary; file "root.zone"; };\n'
+    zones += "".join('zone "%s" { type primary; file "%s.zone"; };\n' % (z, z) for z in ("example.test",) + REVERSE_ZONES)
     (root / "named.conf").write_text("""options {
   directory "%(root)s";
   pid-file "%(root)s/named.pid";
@@ -223,6 +232,24 @@ def test_more_than_ten_lookups_is_permerror(named: int) -> None:
     spf = by_address(check(named, [GOOD6], sender_domain="toomany.example.test"))[GOOD6]["spf"]
     assert spf["result"] == "permerror"
     assert spf["reason"] == "more than 10 DNS lookups (at a:other.example.test)"
+
+
+@pytest.mark.parametrize("domain, helo, results", [
+    # Networks written with host bits set (RFC 7208 5.6 ignores those bits).
+    ("hostbits", "mail.example.test", {GOOD4: "pass", GOOD6: "pass", "192.0.2.10": "fail", "2001:db8:26::1": "fail"}),
+    # Names from macros are looked up, not syntax-checked: OEMCOMPUTER has no address, so a:%{h} does not match.
+    ("helo", "OEMCOMPUTER", {GOOD4: "fail", GOOD6: "fail"}),
+    ("helo", "JUMPIN' JUPITER", {GOOD4: "fail", GOOD6: "fail"}),
+    ("helo", "mail.example.test", {GOOD4: "pass", GOOD6: "pass", LIAR4: "fail"}),
+    # %{p}: the PTR name that resolves back to the client, else "unknown".
+    ("client", "mail.example.test", {GOOD4: "pass", GOOD6: "pass", LIAR4: "fail", NOPTR6: "fail"}),
+    ("crt", "mail.example.test", {GOOD6: "permerror"}),
+])
+def test_spf_records_from_the_field(named: int, domain: str, helo: str, results: dict) -> None:
+    result = by_address(check(named, list(results), sender_domain=domain + ".example.test", helo_name=helo))
+    assert {address: entry["spf"]["result"] for address, entry in result.items()} == results
+    if domain == "crt":
+        assert "allowed only in explanation text" in result[GOOD6]["spf"]["reason"]
 
 
 def test_timeout_is_temperror(silent_port: int) -> None:

@@ -24,10 +24,17 @@ else:
     DNSPYTHON_IMPORT_ERROR = None
 
 
+def txt_text(strings: t.Iterable[bytes]) -> str:
+    """One TXT record as SPF reads it: its strings joined as-is (RFC 7208 3.3).
+
+    Octets outside ASCII become U+FFFD, which no SPF term accepts.
+    """
+    return b"".join(strings).decode("ascii", "replace")
+
+
 def _text(rdata: t.Any, rdtype: str) -> str:
     if rdtype == "TXT":
-        # One record may be split into several strings; SPF joins them as-is.
-        return b"".join(rdata.strings).decode("ascii", "replace")
+        return txt_text(rdata.strings)
     if rdtype == "MX":
         return rdata.exchange.to_text(omit_final_dot=True).lower()
     if rdtype == "PTR":
@@ -35,25 +42,55 @@ def _text(rdata: t.Any, rdtype: str) -> str:
     return rdata.to_text()
 
 
+def query_name(name: str) -> t.Optional[t.Any]:
+    """The dns.name.Name for ``name`` taken literally, or None when no such name can exist.
+
+    Labels are split on dots only: a backslash or a space from a HELO name or a
+    local part stays part of its label instead of being read as zone-file syntax.
+    Labels outside ASCII are IDNA-encoded where they can be, else sent as UTF-8.
+    """
+    text = name[:-1] if name.endswith(".") else name
+    labels = []
+    for label in text.split("."):
+        if label.isascii():
+            labels.append(label.encode("ascii"))
+            continue
+        try:
+            labels.append(label.encode("idna"))
+        except UnicodeError:
+            labels.append(label.encode("utf-8", "replace"))
+    try:
+        return dns.name.Name(labels + [b""])
+    except dns.exception.DNSException:
+        return None  # an empty or overlong label, or a name over 255 octets
+
+
 class DnsPythonLookup:
     """Stub resolver: the system's (resolv.conf) or the given servers, with a cache."""
 
     def __init__(self, servers: t.Optional[list[str]] = None, port: int = 53, timeout: float = 5.0) -> None:
-        self._resolver = dns.resolver.Resolver(configure=not servers)
+        self._setup_error: t.Optional[str] = None
+        try:
+            self._resolver = dns.resolver.Resolver(configure=not servers)
+        except dns.exception.DNSException as exc:
+            # No usable /etc/resolv.conf: every lookup reports it as a temperror.
+            self._setup_error = "no resolver configured (%s); set the resolver option" % (str(exc) or type(exc).__name__)
+            self._resolver = dns.resolver.Resolver(configure=False)
         if servers:
             self._resolver.nameservers = list(servers)
         self._resolver.port = port
         # One try per server, so an unreachable server costs timeout seconds per
         # lookup rather than the default of several tries.
         self._resolver.timeout = timeout
-        self._resolver.lifetime = timeout * len(self._resolver.nameservers)
+        self._resolver.lifetime = timeout * max(1, len(self._resolver.nameservers))
         self._resolver.cache = dns.resolver.Cache()
 
     def lookup(self, name: str, rdtype: str) -> list[str]:
-        try:
-            qname = dns.name.from_text(name)
-        except dns.exception.DNSException:
-            return []  # a name that cannot exist (empty or overlong label) has no records
+        if self._setup_error:
+            raise DnsTempError(self._setup_error)
+        qname = query_name(name)
+        if qname is None:
+            return []  # a name that cannot exist has no records
         try:
             answer = self._resolver.resolve(qname, rdtype, search=False, raise_on_no_answer=False)
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
@@ -64,6 +101,8 @@ class DnsPythonLookup:
             raise DnsTempError("no server answered: %s" % exc) from None
         except dns.exception.DNSException as exc:
             raise DnsTempError(str(exc) or type(exc).__name__) from None
+        except (OSError, ValueError, OverflowError) as exc:  # the socket layer: unreachable server, bad port
+            raise DnsTempError("%s: %s" % (type(exc).__name__, exc)) from None
         if answer.rrset is None:
             return []
         return [_text(rdata, rdtype) for rdata in answer.rrset]

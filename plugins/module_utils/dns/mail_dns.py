@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import math
 import typing as t
 
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import DnsLookup, DnsTempError, IPAddress, check_host
+from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip
 
 CHECKS = ("ptr", "fcrdns", "spf", "helo")
 
@@ -30,8 +32,8 @@ def host_addresses(ip_json: str) -> list[str]:
         for info in link.get("addr_info", []):
             if info.get("family") not in ("inet", "inet6") or info.get("scope") != "global" or info.get("dadfailed"):
                 continue
-            address = ipaddress.ip_address(info["local"])
-            if not (address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified):
+            address = parse_ip(str(info.get("local")), sendmail_prefix=False)
+            if address is not None and not (address.is_loopback or address.is_link_local or address.is_multicast or address.is_unspecified):
                 found.append(str(address))
     return found
 
@@ -58,23 +60,35 @@ def sendmail_helo_name(sendmail_cf: str) -> t.Optional[str]:
     return None
 
 
+def bind_address(text: str) -> t.Optional[IPAddress]:
+    """The address an MTA bind setting names ([2001:db8::1], IPv6:2001:db8::1, 192.0.2.1), or None."""
+    return parse_ip(text.strip().strip("[]"))
+
+
 def sending_addresses(host: list[str], bound: list[str]) -> list[str]:
-    """Addresses mail can leave from: an MTA bind address replaces the host's addresses of its family."""
+    """Addresses mail can leave from: an MTA bind address replaces the host's addresses of its family.
+
+    Bind settings that are not address literals (sendmail accepts host names) are left out;
+    ``bind_address`` tells the caller which.
+    """
     # An unspecified bind address (0.0.0.0, ::) leaves the choice to the kernel.
-    bound_ips = [ip for ip in (ipaddress.ip_address(a.strip("[]")) for a in bound) if not ip.is_unspecified]
+    bound_ips = [ip for ip in map(bind_address, bound) if ip is not None and not ip.is_unspecified]
     families = {ip.version for ip in bound_ips}
     chosen = [str(ip) for ip in bound_ips]
     chosen += [a for a in host if ipaddress.ip_address(a).version not in families]
     return list(dict.fromkeys(chosen))
 
 
-def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[str], sender_domain: t.Optional[str]) -> t.Optional[str]:
+def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[str], sender_domain: t.Optional[str],
+                     resolver_port: int = 53, timeout: float = 5.0) -> t.Optional[str]:
     """Why the arguments cannot work together, or None."""
+    if not 0 < resolver_port < 65536:
+        return "resolver_port: %d is not a port number (1-65535)" % resolver_port
+    if not math.isfinite(timeout) or timeout <= 0:
+        return "timeout: %g must be more than 0 seconds" % timeout
     for kind, values in (("addresses", addresses), ("resolver", resolver)):
         for value in values:
-            try:
-                ipaddress.ip_address(value)
-            except ValueError:
+            if parse_ip(value, sendmail_prefix=False) is None:
                 return "%s: %r is not an IP address" % (kind, value)
     if "none" in fail_on and len(fail_on) > 1:
         return "fail_on: 'none' cannot be combined with checks (%s)" % ", ".join(fail_on)
@@ -86,7 +100,13 @@ def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[st
 # The checks ------------------------------------------------------------------
 
 def _addresses(dns: DnsLookup, name: str, version: int) -> list[IPAddress]:
-    return [ipaddress.ip_address(a) for a in dns.lookup(name, "A" if version == 4 else "AAAA")]
+    """The addresses of ``name`` in one family; answers that are not such addresses are left out."""
+    found = []
+    for text in dns.lookup(name, "A" if version == 4 else "AAAA"):
+        address = parse_ip(text, sendmail_prefix=False)
+        if address is not None and address.version == version:
+            found.append(address)
+    return found
 
 
 def check_ptr(dns: DnsLookup, ip: IPAddress) -> Check:

@@ -12,6 +12,7 @@ import socket
 import typing as t
 
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import (
+    bind_address,
     host_addresses,
     sendmail_client_addresses,
     sendmail_helo_name,
@@ -58,6 +59,10 @@ def read_settings(module: t.Any, mta: str, want_addresses: bool, want_helo: bool
     elif mta == "sendmail":
         module.fail_json(msg="mta=sendmail but %s does not exist; set mta to auto or none" % SENDMAIL_CF)
 
+    for value in bound:
+        if bind_address(value) is None:
+            module.warn("The MTA binds outgoing mail to %r, which is not an IP address; the host's addresses of both "
+                        "families are checked instead. Pass addresses to check the address that name stands for." % value)
     addresses: list[str] = []
     if want_addresses:
         ip_json = _run(module, [module.get_bin_path("ip", required=True), "-j", "addr", "show"])

@@ -6,9 +6,10 @@
 """SPF ``check_host()`` (RFC 7208) over a small DNS lookup interface.
 
 Pure: every DNS answer comes from the ``DnsLookup`` passed in, so tests can
-feed a dictionary and the module can feed dnspython.  Not implemented: the
-``exp=`` explanation (only its syntax is checked) and validation for the
-``%{p}`` macro, which expands to ``unknown`` as RFC 7208 allows.
+feed a dictionary and the module can feed dnspython.  Every problem with a
+record, a name or DNS ends as ``permerror`` or ``temperror`` with a reason.
+Not implemented: fetching the ``exp=`` explanation (its syntax is checked),
+which only changes the text a receiver would show, never the result.
 """
 
 from __future__ import annotations
@@ -20,12 +21,17 @@ from dataclasses import dataclass
 
 IPAddress = t.Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
-MAX_LOOKUPS = 10  # RFC 7208 4.6.4: terms that query DNS
+MAX_LOOKUPS = 10  # RFC 7208 4.6.4: terms (and %{p} expansions) that query DNS
 MAX_VOID_LOOKUPS = 2  # RFC 7208 4.6.4: empty or NXDOMAIN answers
-MAX_ADDRESS_NAMES = 10  # RFC 7208 4.6.4: MX/PTR names looked up per mechanism
+MAX_ADDRESS_NAMES = 10  # RFC 7208 4.6.4: MX/PTR names looked up per mechanism or macro
 
 QUALIFIERS = {"+": "pass", "-": "fail", "~": "softfail", "?": "neutral"}
 MECHANISMS = ("all", "include", "a", "mx", "ptr", "ip4", "ip6", "exists")
+RESULTS = ("none", "neutral", "pass", "fail", "softfail", "temperror", "permerror")
+
+# RFC 7208 7.1: c, r and t may only appear in explanation text, which the
+# exp= modifier points to; everywhere in a record they are a syntax error.
+RECORD_MACRO_LETTERS = "slodiphv"
 
 
 class DnsTempError(Exception):
@@ -37,8 +43,9 @@ class DnsLookup(t.Protocol):
 
     ``lookup`` returns the records of ``rdtype`` (A, AAAA, MX, TXT, PTR) at
     ``name`` as text: addresses, MX exchange names, TXT strings joined, PTR
-    names; names lower-case without the trailing dot.  NXDOMAIN and an empty
-    answer both return ``[]``; anything else that is not an answer raises
+    names; names lower-case without the trailing dot.  NXDOMAIN, an empty
+    answer and a name that cannot be asked for (an empty or overlong label)
+    all return ``[]``; anything else that is not an answer raises
     ``DnsTempError``.
     """
 
@@ -48,7 +55,7 @@ class DnsLookup(t.Protocol):
 
 @dataclass(frozen=True)
 class SpfResult:
-    result: str  # none, neutral, pass, fail, softfail, temperror, permerror
+    result: str  # one of RESULTS
     reason: str
     lookups: int = 0  # DNS-querying terms evaluated
 
@@ -58,7 +65,7 @@ class Mechanism:
     qualifier: str
     name: str
     domain: t.Optional[str] = None  # domain-spec, macros unexpanded
-    network: t.Optional[str] = None  # ip4/ip6 network
+    network: t.Optional[str] = None  # ip4/ip6 network, host bits cleared
     cidr4: int = 32
     cidr6: int = 128
 
@@ -90,49 +97,117 @@ class TempError(Exception):
     """DNS failed; check_host() returns temperror."""
 
 
+@dataclass(frozen=True)
+class Macro:
+    """One ``%{...}`` of a macro-string (RFC 7208 7.1)."""
+
+    letter: str  # as written: upper case asks for URL escaping
+    digits: t.Optional[int]
+    reverse: bool
+    delimiters: str
+
+
+@dataclass(frozen=True)
+class Escape:
+    """``%%``, ``%_`` or ``%-``: a macro-expand that stands for fixed text."""
+
+    text: str
+
+
+MacroToken = t.Union[str, Macro, Escape]  # literal text, a macro or an escape
+
 _MODIFIER = re.compile(r"([A-Za-z][A-Za-z0-9._-]*)=(.*)\Z", re.S)
 _MECHANISM = re.compile(r"([-+~?]?)([A-Za-z][A-Za-z0-9._-]*)(.*)\Z", re.S)
 # Domain-spec, then the optional dual CIDR of a and mx: a:host/24//64.
 _DOMAIN_CIDR = re.compile(
     r"(?::(?P<domain>.+?))?(?:/(?P<cidr4>0|[1-9][0-9]?))?(?://(?P<cidr6>0|[1-9][0-9]{0,2}))?\Z", re.S
 )
-_MACRO = re.compile(r"%(?:\{(?P<letter>[slodiphcrtvSLODIPHCRTV])(?P<digits>[0-9]*)(?P<reverse>[rR]?)(?P<delims>[-.+,/_=]*)\}|(?P<escape>[%_-]))")
-_TOPLABEL = re.compile(r"(?:[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9])\Z")
+_MACRO_EXPAND = re.compile(r"\{(?P<letter>[A-Za-z])(?P<digits>[0-9]*)(?P<reverse>[rR]?)(?P<delims>[-.+,/_=]*)\}")
+_ESCAPES = {"%": "%", "_": " ", "-": "%20"}
+_TOPLABEL = re.compile(r"[A-Za-z0-9]*[A-Za-z][A-Za-z0-9]*|[A-Za-z0-9]+-[A-Za-z0-9-]*[A-Za-z0-9]")
+_UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-._~")
 
 
 def is_spf_record(text: str) -> bool:
     return text.lower() == "v=spf1" or text.lower().startswith("v=spf1 ")
 
 
-def _check_macro_string(text: str) -> None:
-    """Raise PermError unless every % in text starts a valid macro."""
-    rest = _MACRO.sub("", text)
-    if "%" in rest:
-        raise PermError("invalid macro in %r" % text)
-    for char in text:
+# Parsing ----------------------------------------------------------------------
+
+def macro_tokens(text: str, letters: str = RECORD_MACRO_LETTERS) -> list[MacroToken]:
+    """Split a macro-string into literals and macros; PermError on any syntax error.
+
+    ``letters`` are the macro letters allowed where the string stands; explanation
+    text also allows c, r and t.
+    """
+    tokens: list[MacroToken] = []
+    literal = ""
+    position = 0
+    while position < len(text):
+        char = text[position]
         if not 0x21 <= ord(char) <= 0x7E:
-            raise PermError("invalid character in %r" % text)
+            raise PermError("character %r is not allowed in %r (only visible ASCII)" % (char, text))
+        if char != "%":
+            literal += char
+            position += 1
+            continue
+        following = text[position + 1:position + 2]
+        if following in _ESCAPES:
+            if literal:
+                tokens.append(literal)
+                literal = ""
+            tokens.append(Escape(_ESCAPES[following]))
+            position += 2
+            continue
+        match = _MACRO_EXPAND.match(text, position + 1)
+        if following != "{" or match is None:
+            raise PermError("invalid macro at %r in %r: %% must start %%{...}, %%%%, %%_ or %%-" % (text[position:position + 6], text))
+        letter = match["letter"]
+        if letter.lower() not in letters:
+            if letter.lower() in "crt":
+                raise PermError("macro %r in %r: %%{c}, %%{r} and %%{t} are allowed only in explanation text" % (match[0], text))
+            raise PermError("unknown macro letter in %r of %r" % ("%" + match[0], text))
+        digits = int(match["digits"]) if match["digits"] else None
+        if digits == 0:
+            raise PermError("macro %r of %r keeps no labels" % ("%" + match[0], text))
+        if literal:
+            tokens.append(literal)
+            literal = ""
+        tokens.append(Macro(letter, digits, bool(match["reverse"]), match["delims"]))
+        position = match.end()
+    if literal:
+        tokens.append(literal)
+    return tokens
 
 
-def _check_domain_spec(text: str) -> None:
-    _check_macro_string(text)
-    if text.endswith("}"):
-        return  # ends in a macro: checked after expansion
-    last = text.rstrip(".").rsplit(".", 1)[-1]
-    if "." not in text.rstrip(".") or not _TOPLABEL.match(last):
-        raise PermError("invalid domain %r" % text)
+def check_domain_spec(text: str) -> None:
+    """RFC 7208 7.1: domain-spec = macro-string domain-end, checked before any expansion.
+
+    domain-end is a macro-expand (``%{...}``, ``%%``, ``%_``, ``%-``), or a dot,
+    a top label and an optional final dot.  What the macros expand to is not
+    checked: a HELO name such as ``OEMCOMPUTER`` is simply looked up.
+    """
+    if not text:
+        raise PermError("empty domain-spec")
+    tokens = macro_tokens(text)
+    if not isinstance(tokens[-1], str):
+        return
+    tail = tokens[-1][:-1] if tokens[-1].endswith(".") else tokens[-1]
+    _before, dot, last = tail.rpartition(".")
+    if not dot or not _TOPLABEL.fullmatch(last):
+        raise PermError("invalid domain %r: it must end in a macro or in a dot and a top label such as .com" % text)
 
 
 def _parse_mechanism(qualifier: str, name: str, rest: str) -> Mechanism:
     qualifier = qualifier or "+"
     if name == "all":
         if rest:
-            raise PermError("'all' takes no argument")
+            raise PermError("'all' takes no argument, found %r" % rest)
         return Mechanism(qualifier, name)
     if name in ("include", "exists"):
         if not rest.startswith(":") or len(rest) < 2:
             raise PermError("%r needs a domain" % name)
-        _check_domain_spec(rest[1:])
+        check_domain_spec(rest[1:])
         return Mechanism(qualifier, name, domain=rest[1:])
     if name in ("ip4", "ip6"):
         if not rest.startswith(":"):
@@ -142,11 +217,11 @@ def _parse_mechanism(qualifier: str, name: str, rest: str) -> Mechanism:
     if match is None or (name == "ptr" and (match["cidr4"] or match["cidr6"])):
         raise PermError("invalid %r argument %r" % (name, rest))
     if match["domain"] is not None:
-        _check_domain_spec(match["domain"])
+        check_domain_spec(match["domain"])
     cidr4 = int(match["cidr4"] or 32)
     cidr6 = int(match["cidr6"] or 128)
     if cidr4 > 32 or cidr6 > 128:
-        raise PermError("CIDR length out of range in %r" % rest)
+        raise PermError("CIDR length out of range in %s%s" % (name, rest))
     return Mechanism(qualifier, name, domain=match["domain"], cidr4=cidr4, cidr6=cidr6)
 
 
@@ -154,7 +229,7 @@ def _parse_ip(qualifier: str, name: str, text: str) -> Mechanism:
     address, slash, length = text.partition("/")
     limit = 32 if name == "ip4" else 128
     if slash:
-        if not re.match(r"(0|[1-9][0-9]{0,2})\Z", length) or int(length) > limit:
+        if not re.fullmatch(r"0|[1-9][0-9]{0,2}", length) or int(length) > limit:
             raise PermError("invalid CIDR length in %s:%s" % (name, text))
     try:
         if "%" in address:  # ipaddress accepts IPv6 zone ids; SPF does not
@@ -162,8 +237,9 @@ def _parse_ip(qualifier: str, name: str, text: str) -> Mechanism:
         parsed = ipaddress.IPv4Address(address) if name == "ip4" else ipaddress.IPv6Address(address)
     except ValueError:
         raise PermError("invalid address in %s:%s" % (name, text)) from None
-    network = "%s/%s" % (parsed, length if slash else limit)
-    return Mechanism(qualifier, name, network=network)
+    # RFC 7208 5.6: bits beyond the prefix length are ignored (ip4:192.0.2.10/24).
+    network = ipaddress.ip_network((parsed, int(length) if slash else limit), strict=False)
+    return Mechanism(qualifier, name, network=str(network))
 
 
 def parse_record(text: str) -> Record:
@@ -182,10 +258,10 @@ def parse_record(text: str) -> Record:
             if name in ("redirect", "exp"):
                 if name in modifiers:
                     raise PermError("%r given twice" % name)
-                _check_domain_spec(value)
+                check_domain_spec(value)
                 modifiers[name] = value
             else:
-                _check_macro_string(value)  # unknown modifiers are ignored
+                macro_tokens(value)  # unknown modifiers are ignored, but must be well-formed
             continue
         mechanism = _MECHANISM.match(term)
         if not mechanism or mechanism[2].lower() not in MECHANISMS:
@@ -194,13 +270,22 @@ def parse_record(text: str) -> Record:
     return Record(tuple(mechanisms), modifiers.get("redirect"), modifiers.get("exp"))
 
 
-def valid_domain(name: str) -> bool:
-    """A multi-label name with labels of 1-63 characters (RFC 7208 4.3).
+# Names ------------------------------------------------------------------------
 
-    Any other octet is allowed: macros such as %{l} put local parts into names.
+def queryable(name: str) -> bool:
+    """A name DNS can be asked about: labels of 1-63 octets, at most 253 in all."""
+    name = name[:-1] if name.endswith(".") else name
+    if not name or len(name.encode("utf-8", "replace")) > 253:
+        return False
+    return all(0 < len(label.encode("utf-8", "replace")) <= 63 for label in name.split("."))
+
+
+def valid_domain(name: str) -> bool:
+    """A multi-label name DNS can be asked about (RFC 7208 4.3).
+
+    Any other octet is allowed: macros put local parts and HELO names into names.
     """
-    labels = name[:-1].split(".") if name.endswith(".") else name.split(".")
-    return len(labels) > 1 and len(name) <= 253 and all(0 < len(label) <= 63 and " " not in label for label in labels)
+    return queryable(name) and "." in name.rstrip(".")
 
 
 def _ip_macro(address: IPAddress) -> str:
@@ -208,6 +293,24 @@ def _ip_macro(address: IPAddress) -> str:
         return str(address)
     return ".".join(address.exploded.replace(":", ""))
 
+
+def _url_escape(value: str) -> str:
+    return "".join(chr(b) if b in _UNRESERVED else "%%%02X" % b for b in value.encode("utf-8", "replace"))
+
+
+def _parse_address(text: str) -> t.Optional[IPAddress]:
+    if "%" in text:
+        return None  # a zone index (fe80::1%eth0) names no Internet client
+    try:
+        address = ipaddress.ip_address(text)
+    except ValueError:
+        return None
+    if address.version == 6 and address.ipv4_mapped:
+        return address.ipv4_mapped  # RFC 7208 5: mapped addresses are IPv4 clients
+    return address
+
+
+# Evaluation -------------------------------------------------------------------
 
 class _Evaluation:
     """One check_host() run; the lookup counters span every include and redirect."""
@@ -219,18 +322,22 @@ class _Evaluation:
         self.helo = helo
         self.lookups = 0
         self.voids = 0
+        self._client_names: t.Optional[list[str]] = None
 
     # DNS ------------------------------------------------------------------
 
     def query(self, name: str, rdtype: str, void_counts: bool = True) -> list[str]:
-        try:
-            answer = self.dns.lookup(name, rdtype)
-        except DnsTempError as exc:
-            raise TempError("%s %s: %s" % (name, rdtype, exc)) from None
+        if queryable(name):
+            try:
+                answer = [a for a in self.dns.lookup(name, rdtype) if isinstance(a, str)]
+            except DnsTempError as exc:
+                raise TempError("%s %s: %s" % (name, rdtype, exc)) from None
+        else:
+            answer = []  # no such name can exist (empty or overlong label)
         if not answer and void_counts:
             self.voids += 1
             if self.voids > MAX_VOID_LOOKUPS:
-                raise PermError("more than %d void DNS lookups" % MAX_VOID_LOOKUPS)
+                raise PermError("more than %d void DNS lookups (the last: %s %s)" % (MAX_VOID_LOOKUPS, name, rdtype))
         return answer
 
     def count_lookup(self, term: str) -> None:
@@ -240,11 +347,43 @@ class _Evaluation:
 
     def addresses(self, name: str, void_counts: bool = True) -> list[IPAddress]:
         rdtype = "A" if self.address.version == 4 else "AAAA"
-        return [ipaddress.ip_address(a) for a in self.query(name, rdtype, void_counts)]
+        found = []
+        for text in self.query(name, rdtype, void_counts):
+            try:
+                address = ipaddress.ip_address(text)
+            except ValueError:
+                continue  # not an address: no match, like any other record that does not fit
+            if address.version == self.address.version:
+                found.append(address)
+        return found
 
     # Macros ---------------------------------------------------------------
 
-    def expand(self, spec: str, domain: str) -> str:
+    def client_name(self, domain: str, term: str) -> str:
+        """%{p}: a PTR name of the client that resolves back to it (RFC 7208 7.3, 5.5)."""
+        self.count_lookup(term + " (%{p})")
+        if self._client_names is None:
+            self._client_names = []
+            try:
+                names = self.query(self.address.reverse_pointer, "PTR", void_counts=False)
+            except TempError:
+                names = []  # a DNS error leaves the name unvalidated
+            for name in names[:MAX_ADDRESS_NAMES]:
+                try:
+                    if self.address in self.addresses(name, void_counts=False):
+                        self._client_names.append(name.rstrip(".").lower())
+                except TempError:
+                    continue  # this name is skipped
+        names = self._client_names
+        for name in names:
+            if name == domain:
+                return name
+        for name in names:
+            if name.endswith("." + domain):
+                return name
+        return names[0] if names else "unknown"
+
+    def expand(self, spec: str, domain: str, term: str) -> str:
         local, _at, sender_domain = self.sender.rpartition("@")
         values = {
             "s": self.sender,
@@ -252,34 +391,28 @@ class _Evaluation:
             "o": sender_domain,
             "d": domain,
             "i": _ip_macro(self.address),
-            "p": "unknown",  # validating the client name is not implemented
             "v": "in-addr" if self.address.version == 4 else "ip6",
             "h": self.helo,
         }
-
-        def replace(match: re.Match) -> str:
-            if match["escape"]:
-                return {"%": "%", "_": " ", "-": "%20"}[match["escape"]]
-            letter = match["letter"].lower()
-            if letter not in values:
-                raise PermError("macro %r not allowed here" % match[0])
-            parts = re.split("[%s]" % re.escape(match["delims"] or "."), values[letter])
-            if match["reverse"]:
+        out = []
+        for token in macro_tokens(spec):
+            if not isinstance(token, Macro):
+                out.append(token if isinstance(token, str) else token.text)
+                continue
+            letter = token.letter.lower()
+            value = self.client_name(domain, term) if letter == "p" else values[letter]
+            parts = re.split("[%s]" % re.escape(token.delimiters or "."), value)
+            if token.reverse:
                 parts.reverse()
-            if match["digits"]:
-                if int(match["digits"]) == 0:
-                    raise PermError("macro %r keeps no labels" % match[0])
-                parts = parts[-int(match["digits"]):]
+            if token.digits is not None:
+                parts = parts[-token.digits:]
             value = ".".join(parts)
-            if match["letter"].isupper():
-                value = re.sub(r"[^A-Za-z0-9\-._~]", lambda c: "%%%02X" % ord(c[0]), value)
-            return value
-
-        name = _MACRO.sub(replace, spec).rstrip(".")
-        while len(name) > 253 and "." in name:  # RFC 7208 7.3: drop labels from the left
+            out.append(_url_escape(value) if token.letter.isupper() else value)
+        name = "".join(out)
+        name = name[:-1] if name.endswith(".") else name
+        # RFC 7208 7.3: drop labels from the left until the name fits in 253 octets.
+        while len(name.encode("utf-8", "replace")) > 253 and "." in name:
             name = name.split(".", 1)[1]
-        if not valid_domain(name):
-            raise PermError("%r expands to invalid domain %r" % (spec, name))
         return name.lower()
 
     # check_host() ---------------------------------------------------------
@@ -287,8 +420,13 @@ class _Evaluation:
     def record(self, domain: str) -> t.Optional[Record]:
         records = [r for r in self.query(domain, "TXT", void_counts=False) if is_spf_record(r)]
         if len(records) > 1:
-            raise PermError("%s has %d SPF records" % (domain, len(records)))
-        return parse_record(records[0]) if records else None
+            raise PermError("%s has %d SPF records; merge them into one" % (domain, len(records)))
+        if not records:
+            return None
+        try:
+            return parse_record(records[0])
+        except PermError as exc:
+            raise PermError("SPF record of %s: %s" % (domain, exc)) from None
 
     def check_host(self, domain: str) -> tuple[str, str]:
         if not valid_domain(domain):
@@ -300,11 +438,12 @@ class _Evaluation:
             if self.matches(mechanism, domain):
                 return QUALIFIERS[mechanism.qualifier], "%s matched %s in %s" % (self.address, mechanism, domain)
         if record.redirect is not None:
-            self.count_lookup("redirect=" + record.redirect)
-            target = self.expand(record.redirect, domain)
+            term = "redirect=" + record.redirect
+            self.count_lookup(term)
+            target = self.expand(record.redirect, domain, term)
             result, reason = self.check_host(target)
             if result == "none":
-                raise PermError("redirect target %s has no SPF record" % target)
+                raise PermError("redirect target %s has no SPF record (%s)" % (target, reason))
             return result, reason
         return "neutral", "nothing in %s matched %s" % (domain, self.address)
 
@@ -314,14 +453,15 @@ class _Evaluation:
             return True
         if name in ("ip4", "ip6"):
             return self.address in ipaddress.ip_network(mechanism.network)
-        self.count_lookup(str(mechanism))
-        target = self.expand(mechanism.domain, domain) if mechanism.domain else domain
+        term = str(mechanism)
+        self.count_lookup(term)
+        target = self.expand(mechanism.domain, domain, term) if mechanism.domain else domain
         if name == "include":
             result, reason = self.check_host(target)
             if result in ("temperror", "permerror"):
                 raise TempError(reason) if result == "temperror" else PermError(reason)
             if result == "none":
-                raise PermError("included %s has no SPF record" % target)
+                raise PermError("included %s has no SPF record (%s)" % (target, reason))
             return result == "pass"
         if name == "exists":
             return bool(self.query(target, "A"))
@@ -345,6 +485,7 @@ class _Evaluation:
         except TempError:
             return False  # a PTR failure is a no-match, not an error
         for name in names[:MAX_ADDRESS_NAMES]:
+            name = name.rstrip(".").lower()
             if name == target or name.endswith("." + target):
                 try:
                     if self.address in self.addresses(name, void_counts=False):
@@ -355,11 +496,15 @@ class _Evaluation:
 
 
 def check_host(dns: DnsLookup, address: str, domain: str, sender: str = "", helo: str = "") -> SpfResult:
-    """Evaluate the SPF policy of ``domain`` for mail from ``address`` (RFC 7208 4)."""
-    ip = ipaddress.ip_address(address)
-    if ip.version == 6 and ip.ipv4_mapped:
-        ip = ip.ipv4_mapped  # RFC 7208 5: treat mapped addresses as IPv4
-    domain = domain.rstrip(".").lower()
+    """Evaluate the SPF policy of ``domain`` for mail from ``address`` (RFC 7208 4).
+
+    Never raises: broken records and names give ``permerror``, DNS failures ``temperror``.
+    """
+    ip = _parse_address(address)
+    if ip is None:
+        return SpfResult("permerror", "client address %r is not an IP address" % address)
+    domain = domain[:-1] if domain.endswith(".") else domain
+    domain = domain.lower()
     if "@" not in sender:  # RFC 7208 4.3: a bare domain means postmaster@domain
         sender = "postmaster@" + (sender or domain)
     evaluation = _Evaluation(dns, ip, sender, helo or domain)
@@ -369,4 +514,6 @@ def check_host(dns: DnsLookup, address: str, domain: str, sender: str = "", helo
         result, reason = "permerror", str(exc)
     except TempError as exc:
         result, reason = "temperror", str(exc)
+    except RecursionError:  # unreachable while the lookup limit holds; kept as a last guard
+        result, reason = "permerror", "policy nests too deeply"
     return SpfResult(result, reason, evaluation.lookups)

@@ -19,6 +19,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import 
     sendmail_helo_name,
     sending_addresses,
 )
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import query_name
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import DnsTempError
 
 TEMP = object()
@@ -56,6 +57,9 @@ def test_host_addresses_keeps_global_unicast_only() -> None:
     (["198.51.100.25", "2001:db8:25::25"], [], ["198.51.100.25", "2001:db8:25::25"]),
     (["198.51.100.25", "2001:db8:25::25", "2001:db8:25::26"], ["2001:db8:25::26"], ["2001:db8:25::26", "198.51.100.25"]),
     (["198.51.100.25", "2001:db8:25::25"], ["0.0.0.0", "[2001:db8:25::25]"], ["2001:db8:25::25", "198.51.100.25"]),
+    # sendmail's own IPv6 spelling, and a host name (sendmail accepts one): the name is left out.
+    (["198.51.100.25", "2001:db8:25::25"], ["IPv6:2001:db8:25::26"], ["2001:db8:25::26", "198.51.100.25"]),
+    (["198.51.100.25", "2001:db8:25::25"], ["mail.example.com"], ["198.51.100.25", "2001:db8:25::25"]),
 ])
 def test_sending_addresses(host: list, bound: list, expected: list) -> None:
     assert sending_addresses(host, bound) == expected
@@ -85,9 +89,45 @@ def test_sendmail_settings() -> None:
     ([], [], ["none", "ptr"], None, "fail_on: 'none' cannot be combined with checks (none, ptr)"),
     ([], [], ["spf"], None, "fail_on includes spf, which needs sender_domain"),
     ([], [], ["spf"], "example.com", None),
+    (["fe80::1%eth0"], [], ["none"], None, "addresses: 'fe80::1%eth0' is not an IP address"),
 ])
 def test_argument_problem(addresses, resolver, fail_on, sender, problem) -> None:
     assert argument_problem(addresses, resolver, fail_on, sender) == problem
+
+
+@pytest.mark.parametrize("port, timeout, problem", [
+    (53, 5.0, None),
+    (0, 5.0, "resolver_port: 0 is not a port number (1-65535)"),
+    (65536, 5.0, "resolver_port: 65536 is not a port number (1-65535)"),
+    (53, 0.0, "timeout: 0 must be more than 0 seconds"),
+    (53, -1.0, "timeout: -1 must be more than 0 seconds"),
+    (53, float("nan"), "timeout: nan must be more than 0 seconds"),
+])
+def test_argument_problem_port_and_timeout(port: int, timeout: float, problem) -> None:
+    assert argument_problem([], [], ["none"], None, port, timeout) == problem
+
+
+def test_answers_that_are_not_addresses_of_the_family_are_left_out() -> None:
+    reverse = ipaddress.ip_address("2001:db8:25::25").reverse_pointer
+    zone = {(reverse, "PTR"): ["mail.example.com"], ("mail.example.com", "AAAA"): ["garbage", "192.0.2.1", "2001:db8:25::25"]}
+    result = check_address(FakeDns(zone), "2001:db8:25::25", None, "mail.example.com")
+    assert result["fcrdns"]["result"] == "pass" and result["helo"]["result"] == "pass"
+
+
+@pytest.mark.parametrize("name, labels", [
+    ("mail.example.com", (b"mail", b"example", b"com", b"")),
+    ("mail.example.com.", (b"mail", b"example", b"com", b"")),
+    ("JUMPIN' JUPITER.example", (b"JUMPIN' JUPITER", b"example", b"")),
+    ("x\\065.example", (b"x\\065", b"example", b"")),  # a backslash is not an escape here
+    ("b\u00fccher.example", (b"xn--bcher-kva", b"example", b"")),
+    ("a..example", None),
+    ("", None),
+    ("x" * 64 + ".example", None),
+    (".".join(["x" * 60] * 5), None),
+])
+def test_query_names_are_taken_literally(name: str, labels) -> None:
+    qname = query_name(name)
+    assert (qname.labels if qname is not None else None) == labels
 
 
 ZONE = {

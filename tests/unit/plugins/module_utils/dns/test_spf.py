@@ -371,3 +371,167 @@ PIECES = ["a", "mx", "ptr", "all", "exists", "include", "ip4", "ip6", "redirect"
 def test_any_record_gives_a_result(tail: str, address: str) -> None:
     outcome = check_host(FakeDns({**ZONE, **spf("test.example", "v=spf1 " + tail)}), address, "test.example")
     assert outcome.result in RESULTS
+
+
+# Issue 13: records and names seen in the field ----------------------------------
+
+@pytest.mark.parametrize(
+    "record, address, expected",
+    [
+        # RFC 7208 5.6: bits past the prefix length are ignored, never an error.
+        ("v=spf1 ip4:192.0.2.10/24 -all", "192.0.2.200", "pass"),
+        ("v=spf1 ip4:192.0.2.10/24 -all", "192.0.3.1", "fail"),
+        ("v=spf1 ip4:192.0.2.10/24 -all", "2001:db8::1", "fail"),
+        ("v=spf1 ip4:1.1.1.1/0 -all", "203.0.113.9", "pass"),
+        ("v=spf1 ip4:1.1.1.1/0 -all", "2001:db8::1", "fail"),
+        ("v=spf1 ip6:::1.1.1.1/0 -all", "2001:db8::1", "pass"),
+        ("v=spf1 ip6:::1.1.1.1/0 -all", "192.0.2.1", "fail"),
+        ("v=spf1 ip6:::1.1.1.1/0 -all", "::ffff:192.0.2.1", "fail"),  # a mapped client is IPv4
+        ("v=spf1 ip6:2001:db8:25::25/64 -all", "2001:db8:25::1", "pass"),
+    ],
+)
+def test_networks_with_host_bits_set(record: str, address: str, expected: str) -> None:
+    assert result(spf("test.example", record), address) == expected
+
+
+def test_host_bits_are_cleared_in_the_parsed_network() -> None:
+    record = parse_record("v=spf1 ip4:192.0.2.10/24 ip6:2001:DB8::25/64 ip4:1.1.1.1/0")
+    assert [m.network for m in record.mechanisms] == ["192.0.2.0/24", "2001:db8::/64", "0.0.0.0/0"]
+
+
+@pytest.mark.parametrize(
+    "helo, expected",
+    [
+        ("OEMCOMPUTER", "fail"),  # a single label: looked up, no address, no match
+        ("JUMPIN' JUPITER", "fail"),  # spaces and quotes: looked up all the same
+        ("[192.0.2.1]", "fail"),  # an address literal in HELO
+        ("name\\065.example", "fail"),  # a backslash stays a backslash
+        ("resolving", "pass"),  # a single-label name that has an A record
+        ("mail.example.com", "fail"),  # resolves, to another address
+    ],
+)
+def test_names_from_macros_are_looked_up_not_syntax_checked(helo: str, expected: str) -> None:
+    # RFC 7208 7.1 / 4.8: only the unexpanded domain-spec has to be well-formed.
+    records = {**spf("test.example", "v=spf1 a:%{h} -all"), ("resolving", "A"): ["192.0.2.1"]}
+    assert result(records, "192.0.2.1", helo=helo) == expected
+
+
+def test_helo_check_of_a_policy_that_excludes_bare_names() -> None:
+    # A policy that fails clients whose HELO has an address of its own, as in RFC 7208's examples.
+    records = {
+        **spf("test.example", "v=spf1 -include:_h.%{d} ip4:198.51.100.0/24 -all"),
+        **spf("_h.test.example", "v=spf1 -a:%{h} +all"),
+    }
+    assert result(records, "198.51.100.25", helo="OEMCOMPUTER") == "fail"
+    assert result(records, "198.51.100.25", helo="mail.example.com") == "pass"  # resolves to the client
+
+
+def test_a_name_too_long_after_expansion_loses_labels_on_the_left() -> None:
+    sender = "joe@" + ".".join(["l%02d" % n for n in range(60)]) + ".example"  # 248 characters
+    records = spf("test.example", "v=spf1 exists:%{o}.ok.test.example -all")
+    expanded = (sender.split("@")[1] + ".ok.test.example")
+    while len(expanded) > 253:
+        expanded = expanded.split(".", 1)[1]
+    records[(expanded, "A")] = ["127.0.0.2"]
+    assert result(records, "192.0.2.1", sender=sender) == "pass"
+
+
+@pytest.mark.parametrize(
+    "term",
+    [
+        "a:%{c}.example.com", "exists:%{r}.example.com", "include:%{t}.example.com", "mx:%{C}.example.com",
+        "ptr:%{R}.example.com", "exp=%{r}.example.com", "exp=%{t}.example.com", "redirect=%{c}.example.com",
+        "moo=%{t}",
+    ],
+)
+def test_explanation_only_macros_are_permerror_outside_explanations(term: str) -> None:
+    # RFC 7208 7.1: c, r and t are for explanation text only.
+    with pytest.raises(PermError, match="allowed only in explanation text"):
+        parse_record("v=spf1 %s -all" % term)
+    assert result(spf("test.example", "v=spf1 -all " + term), "192.0.2.1") == "permerror"
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["%{d}", "%{d}.com", "%{d}.com.", "x.%{d2r-}", "example.com", "example.xn--zckzah", ".com", "x%%", "x%_", "x%-",
+     "foo:bar/baz.example.com"],
+)
+def test_well_formed_domain_specs(spec: str) -> None:
+    parse_record("v=spf1 exists:%s -all" % spec)
+
+
+@pytest.mark.parametrize(
+    "spec",
+    ["%{d}com", "example", "example.", "example.123", "example.-com", "example.com:8080", "%{d0}.example.com",
+     "%{x}.example.com", "%{d", "50%.example.com", "%(ir).example.com", "a b.example.com", "é.example.com"],
+)
+def test_malformed_domain_specs(spec: str) -> None:
+    with pytest.raises(PermError):
+        parse_record("v=spf1 exists:%s -all" % spec)
+
+
+CLIENT4 = "192.0.2.1"
+PTR4 = "1.2.0.192.in-addr.arpa"
+
+
+@pytest.mark.parametrize(
+    "ptr, forward, expected_query",
+    [
+        # The domain itself is preferred, then a subdomain, then any validated name.
+        (["mail.other.example", "test.example", "mx.test.example"], ["mail.other.example", "test.example", "mx.test.example"],
+         "test.example._p.example.com"),
+        (["mail.other.example", "mx.test.example"], ["mail.other.example", "mx.test.example"], "mx.test.example._p.example.com"),
+        (["mail.other.example"], ["mail.other.example"], "mail.other.example._p.example.com"),
+        # Names that do not resolve back to the client are not validated.
+        (["liar.test.example"], [], "unknown._p.example.com"),
+        ([], [], "unknown._p.example.com"),
+        (FakeDns.TEMP, [], "unknown._p.example.com"),  # a DNS error leaves the name unvalidated
+    ],
+)
+def test_p_macro_is_a_validated_client_name(ptr, forward: list, expected_query: str) -> None:
+    records = {**spf("test.example", "v=spf1 exists:%{p}._p.example.com -all"), (PTR4, "PTR"): ptr,
+               (expected_query, "A"): ["127.0.0.2"]}
+    for name in forward:
+        records[(name, "A")] = [CLIENT4]
+    records.setdefault(("liar.test.example", "A"), ["192.0.2.99"])
+    dns = FakeDns({**ZONE, **records})
+    outcome = check_host(dns, CLIENT4, "test.example")
+    assert outcome.result == "pass", (outcome, dns.queries)
+
+
+def test_p_macro_over_ipv6_and_its_lookup_limits() -> None:
+    client = "2001:db8:25::25"
+    reverse = "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.5.2.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    names = ["n%d.test.example" % n for n in range(12)]
+    records = {
+        **spf("test.example", "v=spf1 exists:%{p}._p.example.com -all"),
+        (reverse, "PTR"): names,
+        ("n11.test.example", "AAAA"): [client],  # the 12th name: past the limit of 10, never asked
+        ("n11.test.example._p.example.com", "A"): ["127.0.0.2"],
+        ("unknown._p.example.com", "A"): ["127.0.0.3"],
+    }
+    dns = FakeDns({**ZONE, **records})
+    outcome = check_host(dns, client, "test.example")
+    assert outcome.result == "pass"
+    assert ("n10.test.example", "AAAA") not in dns.queries and ("n9.test.example", "AAAA") in dns.queries
+    assert outcome.lookups == 2  # exists, and the PTR query of %{p}
+    # Every %{p} expansion counts towards the limit of 10.
+    record = "v=spf1 " + " ".join(["a:%{p}.x.example.com"] * 5) + " a:%{p}.y.example.com -all"
+    records = {**spf("test.example", record), ("unknown.x.example.com", "A"): ["203.0.113.1"]}
+    outcome = check_host(FakeDns({**ZONE, **records}), CLIENT4, "test.example")
+    assert outcome.result == "permerror" and "more than 10 DNS lookups" in outcome.reason
+
+
+@pytest.mark.parametrize("address", ["", "mail.example.com", "192.0.2.256", "fe80::1%eth0", "[2001:db8::1]"])
+def test_a_client_that_is_not_an_address_is_permerror(address: str) -> None:
+    outcome = check_host(FakeDns(ZONE), address, "example.com")
+    assert outcome.result == "permerror"
+    assert "is not an IP address" in outcome.reason
+
+
+def test_answers_that_are_not_addresses_do_not_match() -> None:
+    records = {**spf("test.example", "v=spf1 a:bad.test.example mx:bad.test.example -all"),
+               ("bad.test.example", "A"): ["not-an-address", "2001:db8::1", "192.0.2.1"],
+               ("bad.test.example", "MX"): ["bad.test.example"]}
+    assert result(records, "192.0.2.1") == "pass"
+    assert result(records, "192.0.2.2") == "fail"
