@@ -30,6 +30,22 @@ extends_documentation_fragment:
 requirements:
   - m4 and the sendmail-cf macros (for O(validate) on a .mc)
 options:
+  listen:
+    description:
+      - What to listen on, instead of O(daemons): V(all) (every address of both families on
+        port 25), a list of addresses (V(all), V(loopback), IPv4 or IPv6 literals) for port 25, or
+        a list of C({addresses, ports}) dicts, for example
+        C([{addresses: [all], ports: [smtp]}, {addresses: [loopback], ports: [submission]}]).
+      - The daemons are planned from the entries the file has, matched by the sockets they bind
+        (not by name): an entry that already binds a wanted socket is kept, one of the same family
+        on the same port is rebound keeping its modifiers and options, a commented example is
+        reused, and other ports are left alone. For all addresses it plans one inet6 daemon on
+        C(::) with C(net.ipv6.bindv6only=0), one wildcard per family with V(1), and IPv4 only when
+        the host has no IPv6. Every decision is returned in RV(listen_reasons) and shown with
+        C(--diff).
+      - An address the host does not have, a port that is not a port, or a layout that cannot bind
+        is refused with the reason, and nothing changes.
+    type: raw
   daemons:
     description:
       - C(DAEMON_OPTIONS) entries, each with the options of M(dualstack.mta.sendmail_daemon)
@@ -156,6 +172,17 @@ seealso:
 """
 
 EXAMPLES = r"""
+- name: Receive on every address of both families, whatever the stock file names its daemons
+  dualstack.mta.sendmail_config:
+    listen: all
+    cf_path: /etc/mail/sendmail.cf
+
+- name: Receive on two addresses, and submission on loopback only
+  dualstack.mta.sendmail_config:
+    listen:
+      - {addresses: [198.51.100.25, "2001:db8::25"], ports: [smtp]}
+      - {addresses: [loopback], ports: [submission]}
+
 - name: One inet6 daemon on :: for both families, instead of Debian's IPv4-only MTA-v4
   dualstack.mta.sendmail_config:
     daemons:
@@ -210,6 +237,11 @@ daemons:
       state: present
       line: 57
       text: "DAEMON_OPTIONS(``Name=MTA-v6, Family=inet6, Addr=::, Port=smtp'')dnl"
+listen_reasons:
+  description: With O(listen), why the daemons were planned as they were, one sentence per decision.
+  returned: always
+  type: list
+  elements: str
 clients:
   description: Every CLIENT_OPTIONS entry of the file after the change, in the same form as RV(daemons).
   returned: always

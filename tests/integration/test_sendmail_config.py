@@ -114,3 +114,30 @@ def test_cf_path_needs_a_validated_mc(netns, mc, tmp_path):
     result = run_module(netns, 'sendmail_config', path=str(mc), cf_path=str(tmp_path / 'x.cf'), validate=False,
                         settings=[dict(feature='nocanonify')])
     assert result.get('failed') and 'cf_path needs a .mc' in result['msg'], result
+
+
+REDHAT_MC = Path(__file__).resolve().parents[1] / 'unit' / 'plugins' / 'module_utils' / 'sendmail' / 'fixtures' / 'layouts' / 'redhat.mc'
+
+
+def test_listen_all_on_a_red_hat_style_file_plans_one_daemon_for_both_families(netns, mc, tmp_path, start_sendmail):
+    # The macros live in Debian's place on this machine.
+    mc.write_text(REDHAT_MC.read_text().replace('/usr/share/sendmail-cf/', '/usr/share/sendmail/cf/'))
+    cf = tmp_path / 'sendmail.cf'
+    cf.write_text('')
+    planned = run_module(netns, 'sendmail_config', check=True, diff=True, path=str(mc), listen='all', bindv6only=False)
+    assert planned['changed'] and planned['listen_reasons'], planned.get('msg')
+    assert planned['diff'][0]['prepared'].startswith('Listening plan:')
+    applied = run_module(netns, 'sendmail_config', path=str(mc), cf_path=str(cf), listen='all', bindv6only=False)
+    assert applied['changes'] == planned['changes'], applied
+    start_sendmail(cf)
+    wait_for(lambda: '*:25' in listening(netns), 30, lambda: str(listening(netns)))
+    for address in (IPV4, IPV6, '127.0.0.1', '::1'):
+        assert banner(netns, address).startswith('220 '), address
+    assert not run_module(netns, 'sendmail_config', path=str(mc), listen='all', bindv6only=False)['changed']
+
+
+def test_listen_on_an_address_the_host_does_not_have_is_refused(netns, mc):
+    original = mc.read_bytes()
+    result = run_module(netns, 'sendmail_config', path=str(mc), listen=['203.0.113.77'])
+    assert result.get('failed') and '203.0.113.77' in result['msg'] and IPV4 in result['msg'], result
+    assert mc.read_bytes() == original

@@ -21,6 +21,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit imp
     ABSENT, PRESENT, Plan, describe_port_entries, entry_warnings, ensure_define, ensure_feature,
     ensure_masquerade_as, ensure_member, ensure_port_entry, ensure_undefine, refuse_new_conflicts,
 )
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import plan_listen_document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
     RefusedChange, key_for_option_name,
@@ -99,6 +100,7 @@ class ConfigPlan:
     clients: list
     expected_cf_lines: tuple
     warnings: tuple
+    reasons: tuple = ()     # why the daemons were planned so, when they came from a listening intent
 
     @property
     def changed(self) -> bool:
@@ -137,12 +139,21 @@ def _unlisted_port_entries(document: Document, kind: str, listed: set) -> list:
 
 
 def plan_config(document: Document, daemons: list, clients: list, settings: list,
-                bindv6only: Optional[bool] = False, exclusive: bool = False) -> ConfigPlan:
+                bindv6only: Optional[bool] = False, exclusive: bool = False,
+                listen=None, host_addresses: Optional[list] = None) -> ConfigPlan:
     """Apply every entry to ``document``: removals first, then the rest in the order given.
 
     ``bindv6only`` is the value of net.ipv6.bindv6only to plan for (None when IPv6 is off).
     With ``exclusive``, DAEMON_OPTIONS and CLIENT_OPTIONS entries that are not listed are removed.
+    With ``listen`` (what to listen on, see ``listen_plan``) the daemons are planned from the
+    entries the file has, for a host with ``host_addresses`` (None: not checked).
     """
+    reasons = ()
+    if listen is not None:
+        if daemons:
+            raise RefusedChange('give either what to listen on (listen) or the daemons, not both')
+        listen_plan = plan_listen_document(document, listen, {'bindv6only': bindv6only, 'addresses': host_addresses})
+        daemons, reasons = listen_plan.daemons, tuple(listen_plan.reasons)
     steps = ([_port_step(DAEMON, entry, bindv6only) for entry in daemons]
              + [_port_step(CLIENT, entry, bindv6only) for entry in clients]
              + [Step('setting', setting_label(entry), entry.get('state') or PRESENT, setting_step(entry))
@@ -177,4 +188,5 @@ def plan_config(document: Document, daemons: list, clients: list, settings: list
         clients=describe_port_entries(current, CLIENT),
         expected_cf_lines=tuple(dict.fromkeys(expected)),
         warnings=tuple(dict.fromkeys(warnings)),
+        reasons=reasons,
     )

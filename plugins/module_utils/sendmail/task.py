@@ -12,6 +12,7 @@ same comparison; check mode stops right before the backup and the write.
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 import traceback
@@ -76,6 +77,7 @@ MC_SETTING_CONSTRAINTS = dict(
 MC_SETTING_ARGUMENTS = dict(MC_SETTING_OPTIONS, **FILE_ARGUMENTS)
 
 CONFIG_ARGUMENTS = dict(
+    listen=dict(type='raw'),
     daemons=dict(type='list', elements='dict', default=[], options=PORT_ENTRY_OPTIONS),
     clients=dict(type='list', elements='dict', default=[], options=PORT_ENTRY_OPTIONS),
     settings=dict(type='list', elements='dict', default=[], options=MC_SETTING_OPTIONS, **MC_SETTING_CONSTRAINTS),
@@ -96,6 +98,20 @@ def read_bindv6only(path: str = BINDV6ONLY) -> Optional[bool]:
         with open(path) as handle:
             return handle.read().strip() == '1'
     except OSError:
+        return None
+
+
+def host_addresses(module) -> Optional[list]:
+    """The target's IP addresses (from ``ip -json addr``); None when they cannot be read."""
+    ip = module.get_bin_path('ip')
+    if ip is None:
+        return None
+    rc, out, _err = module.run_command([ip, '-json', 'addr', 'show'], environ_update={'LC_ALL': 'C'})
+    if rc != 0:
+        return None
+    try:
+        return [info['local'] for link in json.loads(out) for info in link.get('addr_info', []) if 'local' in info]
+    except (ValueError, TypeError, KeyError):
         return None
 
 
@@ -168,6 +184,10 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
     )
     if module._diff:
         result['diff'] = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
+        reasons = getattr(plan, 'reasons', ())
+        if reasons:
+            result['diff'] = [dict(prepared='Listening plan:\n' + ''.join('- %s\n' % reason for reason in reasons)),
+                              result['diff']]
     module.exit_json(**result)
 
 
@@ -197,10 +217,14 @@ def run_config(module) -> None:
     params = module.params
     bindv6only = read_bindv6only() if params['bindv6only'] is None else params['bindv6only']
 
+    addresses = host_addresses(module) if params['listen'] is not None else None
+
     def describe(plan) -> dict:
-        return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients)
+        return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients,
+                    listen_reasons=list(plan.reasons))
 
     run_edit(module, lambda document: plan_config(
-        document, params['daemons'], params['clients'], params['settings'], bindv6only, params['exclusive']),
+        document, params['daemons'], params['clients'], params['settings'], bindv6only, params['exclusive'],
+        params['listen'], addresses),
         describe, params['cf_path'])
 
