@@ -13,6 +13,7 @@ same comparison; check mode stops right before the backup and the write.
 from __future__ import annotations
 
 import os
+import sys
 import tempfile
 import traceback
 from typing import Callable, Optional
@@ -25,7 +26,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_option
     RefusedChange, key_for_option_name,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import backup, locked, read_text, write_atomically
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate, find_cf_dir
 
 DEFAULT_MC = '/etc/mail/sendmail.mc'
 BINDV6ONLY = '/proc/sys/net/ipv6/bindv6only'
@@ -89,6 +90,9 @@ def _tools(module) -> Tools:
         m4=module.get_bin_path('m4'),
         sendmail=module.get_bin_path('sendmail', opt_dirs=['/usr/sbin', '/usr/lib']),
         timeout=module.get_bin_path('timeout'),
+        unshare=module.get_bin_path('unshare'),
+        python=sys.executable,
+        cf_dir=find_cf_dir(),
     )
 
 
