@@ -44,8 +44,8 @@ Runner = Callable[[list, Optional[str]], tuple]
 
 # What m4 (and the cf macros through errprint) prints that leaves a complete, working .cf.
 _M4_WARNINGS = (
-    # GNU m4, for a file without a final newline.
-    re.compile(r'm4:[^\n]*: [Ww]arning: end of file treated as newline'),
+    # GNU m4 (which names itself as it was called, /usr/bin/m4 too), for a file without a final newline.
+    re.compile(r'(?:\S*/)?m4:[^\n]*: [Ww]arning: end of file treated as newline'),
     # cf macros: a deprecated FEATURE, define or OSTYPE that still works (under its new name).
     re.compile(r'WARNING: FEATURE\(`?[A-Za-z0-9_.]+\'?\) is deprecated[;.][^\n]*'),
     re.compile(r'WARNING: `?conf[A-Z0-9_]+\'? is deprecated[;.][^\n]*'),
@@ -63,6 +63,7 @@ _SENDMAIL_WARNINGS = (
     re.compile(r'[^\n]*: WARNING: dangerous write permissions'),
 )
 
+_CANDIDATE_PATH = re.compile(r'[^\s:]*candidate\.cf')
 _INCLUDES_CF_M4 = re.compile(r'^[ \t]*s?include\([^)\n]*\bcf\.m4\b', re.MULTILINE)
 
 
@@ -243,7 +244,8 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
         warnings.append(unqualified_host_warning(host, stand_in=rc is not None))
     if rc is None:
         rc, out, err = run(args, workdir)
-    lines = (out + '\n' + err).replace(candidate_cf, 'candidate.cf').splitlines()
+    # sendmail shortens long paths with '...'; name the candidate the same way either way.
+    lines = _CANDIDATE_PATH.sub('candidate.cf', out + '\n' + err).splitlines()
     if rc in (124, 137) and tools.timeout is not None:
         return CheckResult(False, 'sendmail -bC did not finish within %d s; is the host name a fully '
                                   'qualified domain name? (nothing was changed)' % CF_CHECK_TIMEOUT, rc, out, err)

@@ -94,6 +94,7 @@ def test_missing_tools(tmp_path, tools, ok, message):
 
 @pytest.mark.parametrize('stderr', [
     '%(mc)s:96: Warning: end of file treated as newline\n',
+    '/usr/bin/%(mc)s:96: Warning: end of file treated as newline\n',
     'WARNING: FEATURE(blacklist_recipients) is deprecated; use FEATURE(blocklist_recipients.m4).\n\n',
     "WARNING: confUNSAFE_GROUP_WRITES is deprecated; use confDONT_BLAME_SENDMAIL.\n",
     'NOTE: OSTYPE(bsdi2.0) is deprecated.  Use OSTYPE(bsdi) instead.\n',
