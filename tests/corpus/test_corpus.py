@@ -202,6 +202,7 @@ def changed_lines(before, after):
 @pytest.mark.parametrize('source, task', MC_CASES)
 def test_sendmail_module_on_real_file(netns, macro_layer, tmp_path, source, task):
     module, args, touches, cf_line = MC_TASKS[task]
+
     def wrap(command):
         return in_sendmail_ns(netns, macro_layer, command)
 
@@ -318,6 +319,7 @@ POSTFIX_CASES = [pytest.param(path, task, id='%s:%s' % (_case_id(path), task))
 def test_postconf_on_real_main_cf(netns, postfix_layers, tmp_path, source, task):
     args, touches = POSTCONF_TASKS[task]
     touches = (touches,) if isinstance(touches, str) else touches
+
     def wrap(command):
         return in_postfix_ns(netns, postfix_layers, command)
 
