@@ -45,7 +45,7 @@ unit: collection
 	pytest -q tests/unit
 
 integration: collection host-deps
-	pytest -q tests/integration
+	pytest -q tests/integration tests/corpus
 
 molecule: collection testbed
 	testbed/molecule-all

@@ -306,6 +306,18 @@ def restyle(macro: Macro, values: tuple, commented: bool) -> Macro:
 
 _SETUP_LINE = re.compile(r'[ \t]*(include\([^\n]*cf\.m4|OSTYPE\(|DOMAIN\()')
 _MAILER_DEFINITIONS = re.compile(r'[ \t]*MAILER_DEFINITIONS\b')
+# FEATUREs that define the mailers themselves (submit.mc's msp, nullclient): nothing may follow
+# them that must come before MAILER(), a FEATURE in particular.
+MAILER_FEATURES = ('msp', 'nullclient')
+
+
+def _starts_mailers(element) -> bool:
+    if isinstance(element, Text):
+        return bool(_MAILER_DEFINITIONS.match(element.raw))
+    if element.commented:
+        return False
+    values = element.values
+    return element.name == 'MAILER' or (element.name == 'FEATURE' and bool(values) and values[0] in MAILER_FEATURES)
 
 
 def insertion_index(document: Document, name: str) -> int:
@@ -314,7 +326,9 @@ def insertion_index(document: Document, name: str) -> int:
     In a .mc: after the last entry of the same kind that sits between the
     setup lines (include of cf.m4, OSTYPE, DOMAIN) and the mailer block, or
     else just before the mailer block (FEATURE after MAILER is an error, and
-    settings before OSTYPE get overridden).  In a .cf: after the last line
+    settings before OSTYPE get overridden).  The mailer block starts at the
+    first active MAILER, MAILER_DEFINITIONS, or FEATURE(`msp') /
+    FEATURE(`nullclient'), which define mailers themselves.  In a .cf: after the last line
     of the same option, or before the first option line.
     """
     if document.syntax == CF:
@@ -329,15 +343,11 @@ def insertion_index(document: Document, name: str) -> int:
     setup_end = 0
     mailer_start = None
     for index, element in enumerate(document.elements):
-        if mailer_start is not None:
-            break
-        if isinstance(element, Text):
-            if _SETUP_LINE.match(element.raw):
-                setup_end = index + 1
-            elif _MAILER_DEFINITIONS.match(element.raw):
-                mailer_start = index
-        elif element.name == 'MAILER' and not element.commented:
+        if _starts_mailers(element):
             mailer_start = index
+            break
+        if isinstance(element, Text) and _SETUP_LINE.match(element.raw):
+            setup_end = index + 1
     limit = len(document.elements) if mailer_start is None else mailer_start
     same = [index for index, macro in document.macros(name) if setup_end <= index < limit]
     if same:

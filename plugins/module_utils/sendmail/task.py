@@ -14,12 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import tempfile
 import traceback
 from typing import Callable, Optional
 
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import backup, locked, read_text, write_atomically
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate, find_cf_dir
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import (
     SETTING_KINDS, plan_config, port_changes, setting_step,
 )
@@ -126,6 +127,9 @@ def _tools(module) -> Tools:
         m4=module.get_bin_path('m4'),
         sendmail=module.get_bin_path('sendmail', opt_dirs=['/usr/sbin', '/usr/lib']),
         timeout=module.get_bin_path('timeout'),
+        unshare=module.get_bin_path('unshare'),
+        python=sys.executable,
+        cf_dir=find_cf_dir(),
     )
 
 

@@ -7,26 +7,31 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import (
+    HostName, Tools, _hosts_file_qualifies, check_candidate, includes_cf_m4,
+)
 
-TOOLS = Tools(m4='/usr/bin/m4', sendmail='/usr/sbin/sendmail', timeout='/usr/bin/timeout')
+TOOLS = Tools(m4='/usr/bin/m4', sendmail='/usr/sbin/sendmail', timeout='/usr/bin/timeout',
+              unshare='/usr/bin/unshare', python='/usr/bin/python3', cf_dir='/usr/share/sendmail/cf')
+MC_TEXT = "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\n"
+FQDN = HostName('mx.example.test', True)
 
 
 class FakeRunner:
     """Answers m4 and sendmail with canned results and records the calls."""
 
     def __init__(self, m4=(0, 'O DaemonPortOptions=Name=MTA\n', ''), sendmail=(0, '', '')):
-        self.answers = {'m4': m4, 'sendmail': sendmail}
+        self.answers = {'m4': m4, 'sendmail': sendmail, 'unshare': None}
         self.calls = []
 
     def __call__(self, args, cwd):
         self.calls.append((args, cwd))
-        tool = 'm4' if args[0].endswith('m4') else 'sendmail'
-        return self.answers[tool]
+        tool = 'm4' if args[0].endswith('m4') else 'unshare' if args[0].endswith('unshare') else 'sendmail'
+        return self.answers[tool] or self.answers['sendmail']
 
 
-def check(tmp_path, runner, syntax='mc', expected=(), tools=TOOLS):
-    return check_candidate('text', syntax, '/etc/mail/sendmail.mc', str(tmp_path), runner, tools, expected)
+def check(tmp_path, runner, syntax='mc', expected=(), tools=TOOLS, text=MC_TEXT, host=FQDN):
+    return check_candidate(text, syntax, '/etc/mail/sendmail.mc', str(tmp_path), runner, tools, expected, host)
 
 
 def test_good_candidate_passes_and_commands_are_argument_lists(tmp_path):
@@ -73,7 +78,7 @@ def test_timeout_names_the_likely_cause(tmp_path):
 def test_cf_is_checked_directly(tmp_path):
     runner = FakeRunner()
     assert check(tmp_path, runner, syntax='cf').ok
-    assert len(runner.calls) == 1 and (tmp_path / 'candidate.cf').read_text() == 'text'
+    assert len(runner.calls) == 1 and (tmp_path / 'candidate.cf').read_text() == MC_TEXT
 
 
 @pytest.mark.parametrize('tools, ok, message', [
@@ -83,3 +88,124 @@ def test_cf_is_checked_directly(tmp_path):
 def test_missing_tools(tmp_path, tools, ok, message):
     result = check(tmp_path, FakeRunner(), tools=tools)
     assert result.ok is ok and message in result.msg
+
+
+# --- harmless warnings are warnings, everything else an error ---------------------------
+
+@pytest.mark.parametrize('stderr', [
+    '%(mc)s:96: Warning: end of file treated as newline\n',
+    '/usr/bin/%(mc)s:96: Warning: end of file treated as newline\n',
+    'WARNING: FEATURE(blacklist_recipients) is deprecated; use FEATURE(blocklist_recipients.m4).\n\n',
+    "WARNING: confUNSAFE_GROUP_WRITES is deprecated; use confDONT_BLAME_SENDMAIL.\n",
+    'NOTE: OSTYPE(bsdi2.0) is deprecated.  Use OSTYPE(bsdi) instead.\n',
+])
+def test_known_m4_warnings_are_returned_as_warnings(tmp_path, stderr):
+    stderr = stderr % {'mc': 'm4:%s' % (tmp_path / 'candidate.mc')}
+    result = check(tmp_path, FakeRunner(m4=(0, 'O DaemonPortOptions=Name=MTA\n', stderr)))
+    assert result.ok, result.msg
+    assert result.warnings == ['m4: ' + stderr.strip().replace(str(tmp_path / 'candidate.mc'), '/etc/mail/sendmail.mc')]
+
+
+@pytest.mark.parametrize('stderr', [
+    # an error next to a warning still fails
+    'WARNING: FEATURE(blacklist_recipients) is deprecated; use FEATURE(blocklist_recipients.m4).\n'
+    '*** ERROR: FEATURE(blocklist_recipients) requires FEATURE(access_db)\n',
+    # warnings that are not known harmless forms stay errors
+    "*** WARNING: FEATURE(`promiscuous_relay') configures your system as open relay.  Do NOT use it on a server\n",
+    '*** WARNING: MAILER() should be before LOCAL_SRV_FEATURES\n',
+    'm4:/etc/mail/sendmail.mc:3: cannot open `site.m4\': No such file or directory\n',
+    'WARNING: FEATURE(x) is deprecated; use y\nand something else\n',
+])
+def test_other_m4_output_fails(tmp_path, stderr):
+    result = check(tmp_path, FakeRunner(m4=(0, 'O DaemonPortOptions=Name=MTA\n', stderr)))
+    assert not result.ok and 'm4 rejected the candidate /etc/mail/sendmail.mc' in result.msg
+
+
+@pytest.mark.parametrize('line', [
+    'WARNING: local host name (vm) is not qualified; see cf/README: WHO AM I?',
+    'WARNING: unable to qualify my own domain name (vm) -- using short name',
+    'WARNING: mailer=esmtp, flag=q deprecated',
+    'Warning: .cf file is out of date: sendmail 8.17.1 supports version 10, .cf file is version 0',
+])
+def test_known_sendmail_warnings_are_returned_as_warnings(tmp_path, line):
+    result = check(tmp_path, FakeRunner(sendmail=(0, '', line + '\n')))
+    assert result.ok and result.warnings == [line]
+
+
+@pytest.mark.parametrize('line', [
+    'WARNING: something sendmail has never said before',
+    'candidate.cf: line 12: unknown configuration line "Xbogus"',
+    'readcf: option AuthMechanisms: ...',
+])
+def test_other_sendmail_output_fails(tmp_path, line):
+    result = check(tmp_path, FakeRunner(sendmail=(0, '', line + '\n')))
+    assert not result.ok and line in result.msg
+
+
+# --- a .mc that leaves cf.m4 to its Makefile ------------------------------------------------
+
+FREEBSD_MC = "divert(-1)\n# comment\ndivert(0)\nVERSIONID(`x')\nOSTYPE(freebsd6)\nDOMAIN(generic)\nMAILER(local)\n"
+
+
+def test_mc_without_cf_m4_is_built_with_cf_m4_first(tmp_path):
+    runner = FakeRunner()
+    assert check(tmp_path, runner, text=FREEBSD_MC).ok
+    assert runner.calls[0][0] == ['/usr/bin/m4', '-D_CF_DIR_=/usr/share/sendmail/cf/',
+                                  '/usr/share/sendmail/cf/m4/cf.m4', str(tmp_path / 'candidate.mc')]
+
+
+def test_mc_without_cf_m4_and_no_macros_is_refused_plainly(tmp_path):
+    runner = FakeRunner()
+    result = check(tmp_path, runner, text=FREEBSD_MC, tools=Tools('/usr/bin/m4', None, None))
+    assert not result.ok and 'does not include cf.m4' in result.msg and 'install them' in result.msg
+    assert runner.calls == []
+
+
+@pytest.mark.parametrize('text, includes', [
+    ("include(`/usr/share/sendmail-cf/m4/cf.m4')dnl\n", True),
+    ("  include(`../m4/cf.m4')\n", True),
+    ("dnl include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n", False),
+    ("include(`/etc/mail/site.m4')dnl\nOSTYPE(linux)\n", False),
+])
+def test_includes_cf_m4(text, includes):
+    assert includes_cf_m4(text) is includes
+
+
+# --- a host name without a domain -----------------------------------------------------------
+
+def test_unqualified_host_checks_in_a_private_uts_namespace_and_warns(tmp_path):
+    runner = FakeRunner()
+    result = check(tmp_path, runner, host=HostName('vm', False))
+    assert result.ok
+    args = runner.calls[1][0]
+    assert args[:4] == ['/usr/bin/unshare', '--uts', '--', '/usr/bin/python3'] and args[6] == 'vm.invalid'
+    assert args[7:] == ['/usr/bin/timeout', '--kill-after=5', '120', '/usr/sbin/sendmail', '-C',
+                        str(tmp_path / 'candidate.cf'), '-bC']
+    assert len(result.warnings) == 1 and "name 'vm' has no domain" in result.warnings[0]
+    assert '127.0.1.1 vm.example.com vm' in result.warnings[0] and 'stand-in name vm.invalid' in result.warnings[0]
+
+
+def test_without_a_namespace_the_check_runs_plainly_and_says_it_waited(tmp_path):
+    runner = FakeRunner()
+    runner.answers['unshare'] = (1, '', 'unshare: unshare failed: Operation not permitted\n')
+    runner.answers['sendmail'] = (0, '', 'WARNING: local host name (vm) is not qualified; see cf/README: WHO AM I?\n')
+    result = check(tmp_path, runner, host=HostName('vm', False))
+    assert result.ok and [call[0][0] for call in runner.calls] == ['/usr/bin/m4', '/usr/bin/unshare', '/usr/bin/timeout']
+    assert 'ran under the short name' in result.warnings[0]
+    assert result.warnings[1].startswith('WARNING: local host name (vm)')
+
+
+def test_qualified_host_runs_sendmail_directly(tmp_path):
+    runner = FakeRunner()
+    assert check(tmp_path, runner).warnings == []
+    assert runner.calls[1][0][0] == '/usr/bin/timeout'
+
+
+@pytest.mark.parametrize('hosts, qualified', [
+    ('127.0.0.1 localhost\n127.0.0.1 vm\n', False),
+    ('127.0.1.1 vm.example.com vm\n', True),
+    ('127.0.1.1 VM  # vm.example.com\n', False),
+    ('10.0.0.1 other.example.com other\n127.0.0.1 vm\n', False),
+])
+def test_hosts_file_qualifies(hosts, qualified):
+    assert _hosts_file_qualifies('vm', hosts) is qualified

@@ -124,6 +124,21 @@ def test_insertion_after_setup_lines_not_before_them():
     assert plan.after.splitlines()[2] == "define(`confLOG_LEVEL', ``15'')dnl"
 
 
+@pytest.mark.parametrize('mailer_feature', ["FEATURE(`msp', `[127.0.0.1]', `25')dnl",
+                                            "FEATURE(`nullclient', `mailhub.example.com')dnl"])
+def test_new_feature_goes_before_the_feature_that_defines_the_mailers(mailer_feature):
+    text = ("include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\nDOMAIN(`debian-msp')dnl\n"
+            "dnl FEATURE(`masquerade_envelope')dnl\n%s\n" % mailer_feature)
+    plan = ensure_feature(Document.parse(text), 'nocanonify', None, 'present')
+    assert plan.after.splitlines()[4:] == ["FEATURE(`nocanonify')dnl", mailer_feature]
+
+
+def test_a_commented_msp_does_not_start_the_mailer_block():
+    text = "include(`cf.m4')dnl\ndnl FEATURE(`msp')dnl\nMAILER(`smtp')dnl\n"
+    plan = ensure_feature(Document.parse(text), 'nocanonify', None, 'present')
+    assert plan.after.splitlines()[1:] == ["dnl FEATURE(`msp')dnl", "FEATURE(`nocanonify')dnl", "MAILER(`smtp')dnl"]
+
+
 # --- properties --------------------------------------------------------------
 
 _FRAGMENTS = st.sampled_from([
