@@ -242,6 +242,10 @@ listen_reasons:
   returned: always
   type: list
   elements: str
+ipv6_available:
+  description: Whether the host has IPv6 (V(false) when C(net.ipv6.bindv6only) is missing, so inet6 daemons cannot listen).
+  returned: always
+  type: bool
 clients:
   description: Every CLIENT_OPTIONS entry of the file after the change, in the same form as RV(daemons).
   returned: always

@@ -222,10 +222,13 @@ def run_config(module) -> None:
     bindv6only = read_bindv6only() if params['bindv6only'] is None else params['bindv6only']
 
     addresses = host_addresses(module) if params['listen'] is not None else None
+    if params['listen'] is not None and bindv6only is None:
+        module.warn('IPv6 is not available on this host (no net.ipv6.bindv6only): sendmail is planned to '
+                    'listen on IPv4 only')
 
     def describe(plan) -> dict:
         return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients,
-                    listen_reasons=list(plan.reasons))
+                    listen_reasons=list(plan.reasons), ipv6_available=bindv6only is not None)
 
     run_edit(module, lambda document: plan_config(
         document, params['daemons'], params['clients'], params['settings'], bindv6only, params['exclusive'],
