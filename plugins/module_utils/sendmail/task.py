@@ -24,7 +24,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model im
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
     RefusedChange, key_for_option_name,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import backup, locked, read_text, write_atomically
+from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate
 
 DEFAULT_MC = '/etc/mail/sendmail.mc'
@@ -116,11 +116,11 @@ def run_edit(module, make_plan: Callable[[Document], Plan]) -> None:
                 module.warn(warning)
         if plan.changed and not module.check_mode:
             try:
-                if module.params['backup']:
-                    result['backup_file'] = backup(module, path)
-                write_atomically(module, path, plan.after)
-            except OSError as error:
-                module.fail_json(msg='could not write %s: %s' % (path, error), exception=traceback.format_exc())
+                backup_file = replace_file(module, path, plan.after, module.params['backup'])
+            except FileError as error:
+                module.fail_json(msg=str(error), exception=traceback.format_exc())
+            if backup_file:
+                result['backup_file'] = backup_file
 
     result.update(
         changed=plan.changed,
