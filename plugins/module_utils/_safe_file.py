@@ -9,7 +9,8 @@
   read-modify-write, so concurrent runs cannot lose each other's update.
   Writers replace the file by rename, so after waiting for the lock we check
   that the path still names the inode we locked, and retry if it does not.
-  postfix's own ``postconf -e`` takes the same kind of lock on Linux.
+  (postfix's own ``postconf -e`` locks ``main.cf.tmp`` instead, so it is not
+  held off by this lock.)
 * ``replace_file(module, path, text, backup)`` is the one way the modules
   write: under that lock (its caller's, or its own), it
 
