@@ -82,6 +82,8 @@ class Postfix:
         self.module = module
         self.config_dir = config_dir
         self.postconf = module.get_bin_path("postconf", required=True)
+        # Directories whose main.cf postconf can read only with an override, and why.
+        self.unreadable: dict[str | None, str] = {}
 
     def run(self, *args: str, directory: str | None = None) -> tuple[int, str, str]:
         directory = directory or self.config_dir
@@ -101,14 +103,17 @@ class Postfix:
         one command, so the task can still see the settings and change them. Returns stdout,
         stderr and the fatal message that forced the override (None when none did).
         """
-        rc, out, err = self.run(*args, directory=directory)
-        if rc == 0:
-            return out, err, None
-        unreadable = _UNREADABLE.search(err)
-        if not unreadable:
-            raise Failure("postconf %s failed: %s" % (" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
+        known = self.unreadable.get(directory)
+        if known is None:  # postconf takes seconds to fail: ask it once per directory
+            rc, out, err = self.run(*args, directory=directory)
+            if rc == 0:
+                return out, err, None
+            unreadable = _UNREADABLE.search(err)
+            if not unreadable:
+                raise Failure("postconf %s failed: %s" % (" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
+            known = self.unreadable[directory] = unreadable.group(0)
         out, err = self.must("-o", "inet_protocols=ipv4", *args, directory=directory)
-        return out, err, unreadable.group(0)
+        return out, err, known
 
     def directory(self) -> str:
         return self.config_dir or self.read("-h", "config_directory")[0].strip()
@@ -212,6 +217,10 @@ class Postfix:
         copy = self.copy(main_cf, directory)
         try:
             messages = self.apply(changes, copy)
+            if self.config_dir in self.unreadable:
+                # Read the copy around the same failure at once; the probe below tells whether
+                # the change removed it.
+                self.unreadable[copy] = self.unreadable[self.config_dir]
             result, read_warnings, unreadable = self.effective(DUAL_STACK_PARAMETERS, directory=copy)
             if unreadable:  # the probe below meets the same fatal error and explains it
                 read_warnings = read_warnings[:-1]
@@ -229,10 +238,12 @@ class Postfix:
 def _prepare(
     host: Postfix, main_cf: MainCf, wanted: t.Mapping[str, str | None], directory: str
 ) -> tuple[Plan, Probe | None, dict[str, str], list[str]]:
-    effective, warnings, _unreadable = host.effective(wanted)
+    effective, warnings, unreadable = host.effective(wanted)
     changes = plan(wanted, effective, parse_main_cf(main_cf.text))
-    if not any(c.name in DUAL_STACK_PARAMETERS for c in changes.changes):
-        return changes, None, {}, warnings  # the address families stay as they are
+    asked = set(wanted) & set(DUAL_STACK_PARAMETERS)
+    if not any(c.name in DUAL_STACK_PARAMETERS for c in changes.changes) and not (unreadable and asked):
+        # The address families stay as they are (and postfix can run with them).
+        return changes, None, {}, warnings
     probe, result = host.try_out(main_cf, changes, directory)
     return changes, probe, result, warnings + list(probe.messages)
 
