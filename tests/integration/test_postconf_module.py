@@ -188,11 +188,10 @@ def test_a_symlinked_main_cf_stays_a_link_and_its_target_changes(root, etc):
 def fill(directory, room):
     """Fill the file system of ``directory`` so that about ``room`` bytes stay free."""
     filler = directory / 'filler'
-    with open(filler, 'wb') as handle:
+    with open(filler, 'wb', buffering=0) as handle:
         try:
             while True:
-                handle.write(b'\0' * 65536)
-                handle.flush()
+                handle.write(b'\0' * 4096)
         except OSError:
             pass
     for size in range(os.path.getsize(filler), -1, -4096):
