@@ -13,9 +13,16 @@ class ModuleDocFragment:
 options:
   backup:
     description:
-      - Keep a timestamped copy of the file before changing it.
+      - Keep a timestamped copy of the file before changing it, named C(<path>.<pid>.<date>~) beside
+        O(path). The copy gets that name only once it is complete; when the file then cannot be
+        changed, the copy is removed again.
     type: bool
     default: false
+notes:
+  - When O(path) is a symbolic link, the file it points to is changed and the link stays.
+  - The file is replaced through a temp file in its own directory (fsync, rename), keeping owner, mode,
+    ACLs and SELinux context. Temp files left by a killed run are removed by the next run. A failed
+    write leaves the file as it was and fails with the file, the step and the cause.
 """
 
     # DAEMON_OPTIONS and CLIENT_OPTIONS entries.

@@ -9,10 +9,30 @@
   read-modify-write, so concurrent runs cannot lose each other's update.
   Writers replace the file by rename, so after waiting for the lock we check
   that the path still names the inode we locked, and retry if it does not.
-* ``write_atomically`` writes a temp file in the target's own directory,
-  fsyncs it, moves it into place with ``module.atomic_move`` (which keeps
-  owner, mode and SELinux context of the file it replaces) and fsyncs the
-  directory, so a crash leaves either the old or the new file, never a mix.
+  (postfix's own ``postconf -e`` locks ``main.cf.tmp`` instead, so it is not
+  held off by this lock.)
+* ``replace_file(module, path, text, backup)`` is the one way the modules
+  write: under that lock (its caller's, or its own), it
+
+  - follows a symbolic link and changes the file the link points to; the link
+    stays a link (a rename onto the link's path would turn it into a regular
+    file and leave the target unchanged);
+  - removes the temp files an earlier, killed run left beside the file. They
+    are recognised by name (``.<name>.<pid>.<random>.dualstack.tmp``, and the
+    ``.<name>.<random>`` / ``.<name>.<random>.tmp`` names of older releases);
+    only the holder of the lock writes them, so none of them belongs to a
+    writer that is still running;
+  - with ``backup``, copies the file to ``<path>.<pid>.<date>~`` beside the
+    path it was given (ansible's usual name), through a temp file renamed only
+    once the copy is complete and on disk: a backup that could not be
+    finished is never left behind;
+  - writes the new text to a temp file in the target's own directory, gives
+    it the owner, mode, extended attributes (ACLs) and SELinux context of the
+    file it replaces, fsyncs it, renames it into place and fsyncs the
+    directory, so a crash leaves either the old or the new file, never a mix;
+  - on any failure removes what it created (temp files, the backup of a file
+    that was not changed) and raises ``FileError``, whose message names the
+    file, the step that failed and the cause.
 * Text is read and written with ``surrogateescape`` so that any byte
   survives unchanged.
 """
@@ -20,13 +40,65 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
+import re
+import shutil
+import stat
 import tempfile
-from typing import Iterator
+import time
+from typing import Iterator, Optional
 
 ENCODING = 'utf-8'
 ERRORS = 'surrogateescape'
+
+TEMP_SUFFIX = '.dualstack.tmp'
+
+# Inodes this process holds the lock of: replace_file reuses its caller's lock.
+_HELD: set = set()
+
+_HINTS = {
+    errno.ENOSPC: 'the file system is full: free space there and run again',
+    errno.EDQUOT: 'the disk quota is used up: free space there and run again',
+    errno.EROFS: 'the file system is mounted read-only',
+    errno.EPERM: 'the file or its directory may be immutable or append-only (see lsattr; chattr -i)',
+    errno.EACCES: 'permission denied: run the task with become, or check the directory permissions',
+}
+
+
+class FileError(Exception):
+    """A file operation failed: ``path``, the step (``action``) and the ``cause``, in one message."""
+
+    def __init__(self, path: str, action: str, cause: BaseException) -> None:
+        self.path = path
+        self.action = action
+        self.cause = cause
+        super().__init__('%s: could not %s: %s' % (path, action, describe(cause)))
+
+
+def describe(cause: BaseException) -> str:
+    """The cause of a failure in words: the OS error with a hint, through chained exceptions."""
+    seen = []
+    error: Optional[BaseException] = cause
+    while error is not None and len(seen) < 5:
+        seen.append(error)
+        error = error.__cause__ or error.__context__
+    os_error = next((e for e in seen if isinstance(e, OSError) and e.errno), None)
+    parts = []
+    if not isinstance(cause, OSError):
+        parts.append(str(cause) or type(cause).__name__)
+    if os_error is not None:
+        text = os_error.strerror or str(os_error)
+        if os_error.filename:
+            text += ' (%s)' % os_error.filename
+        parts.append(text)
+        hint = _HINTS.get(os_error.errno)
+        if hint:
+            parts.append(hint)
+    elif isinstance(cause, OSError):
+        parts.append(str(cause))
+    return '; '.join(parts)
 
 
 def decode(data: bytes) -> str:
@@ -35,6 +107,10 @@ def decode(data: bytes) -> str:
 
 def encode(text: str) -> bytes:
     return text.encode(ENCODING, ERRORS)
+
+
+def _identity(info: os.stat_result) -> tuple:
+    return (info.st_dev, info.st_ino)
 
 
 @contextlib.contextmanager
@@ -48,13 +124,26 @@ def locked(path: str) -> Iterator[int]:
                 current = os.stat(path)
             except FileNotFoundError:
                 current = None
-            locked_stat = os.fstat(fd)
-            if current is not None and (current.st_dev, current.st_ino) == (locked_stat.st_dev, locked_stat.st_ino):
-                yield fd
+            identity = _identity(os.fstat(fd))
+            if current is not None and _identity(current) == identity:
+                _HELD.add(identity)
+                try:
+                    yield fd
+                finally:
+                    _HELD.discard(identity)
                 return
         finally:
             os.close(fd)  # also releases the lock
         # Someone replaced the file while we waited: lock the new one.
+
+
+@contextlib.contextmanager
+def _lock_unless_held(path: str) -> Iterator[None]:
+    if _identity(os.stat(path)) in _HELD:
+        yield
+    else:
+        with locked(path):
+            yield
 
 
 def read_text(path: str) -> str:
@@ -70,23 +159,132 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
-def write_atomically(module, path: str, text: str) -> None:
-    """Replace ``path`` with ``text``: temp file in the same directory, fsync, rename, fsync dir."""
-    directory = os.path.dirname(os.path.abspath(path))
-    fd, temp_path = tempfile.mkstemp(dir=directory, prefix='.%s.' % os.path.basename(path), suffix='.tmp')
+def _stale_name(name: str) -> re.Pattern:
+    return re.compile(r'\.%s\.(?:[0-9]+\.[a-z0-9_]+%s|[a-z0-9_]{8}(?:\.tmp)?)' % (re.escape(name), re.escape(TEMP_SUFFIX)))
+
+
+def stale_temp_files(directory: str, name: str) -> list:
+    """Temp files of an earlier run of this collection beside ``name`` (regular files only)."""
+    pattern = _stale_name(name)
+    found = []
+    for entry in sorted(os.listdir(directory)):
+        if pattern.fullmatch(entry):
+            candidate = os.path.join(directory, entry)
+            if stat.S_ISREG(os.lstat(candidate).st_mode):
+                found.append(candidate)
+    return found
+
+
+def _remove_stale(module, directory: str, name: str) -> None:
     try:
+        stale = stale_temp_files(directory, name)
+    except OSError:
+        return  # nothing we could remove either; the write reports the real problem
+    for leftover in stale:
+        try:
+            os.unlink(leftover)
+        except FileNotFoundError:
+            pass
+        except OSError as error:
+            module.warn('could not remove %s, a temp file left by an earlier run: %s' % (leftover, describe(error)))
+
+
+def _unlink_quietly(path: Optional[str]) -> None:
+    if path:
+        try:
+            os.unlink(path)
+        except OSError:
+            pass
+
+
+def _temp_file(directory: str, name: str) -> tuple:
+    return tempfile.mkstemp(dir=directory, prefix='.%s.%d.' % (name, os.getpid()), suffix=TEMP_SUFFIX)
+
+
+def _copy_attributes(module, source: str, destination: str) -> None:
+    """Owner, mode, times, extended attributes and SELinux context of ``source`` onto ``destination``."""
+    info = os.stat(source)
+    try:
+        os.chown(destination, info.st_uid, info.st_gid)
+    except PermissionError:
+        pass  # not root: the file stays ours, as with any unprivileged write
+    shutil.copystat(source, destination)
+    if module.selinux_enabled():
+        module.set_context_if_different(destination, module.selinux_context(source), False)
+
+
+def _make_backup(module, target: str, given: str, shown: str) -> str:
+    """A complete copy of ``target`` at ``<given>.<pid>.<date>~``, or FileError and no file."""
+    backup_path = '%s.%d.%s' % (given, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S~', time.localtime()))
+    directory, name = os.path.split(given)
+    temp = None
+    try:
+        fd, temp = _temp_file(directory, name)
+        with os.fdopen(fd, 'wb') as out, open(target, 'rb') as source:
+            shutil.copyfileobj(source, out)
+            out.flush()
+            os.fsync(out.fileno())
+        _copy_attributes(module, target, temp)
+        os.rename(temp, backup_path)
+        temp = None
+        _fsync_directory(directory)
+    except BaseException as error:
+        _unlink_quietly(temp)
+        if isinstance(error, Exception):
+            raise FileError(shown, 'make the backup %s' % backup_path, error) from error
+        raise
+    return backup_path
+
+
+def _write(module, target: str, data: bytes, shown: str) -> None:
+    directory, name = os.path.split(target)
+    temp = None
+    step = 'create a temp file for the new content in %s' % directory
+    try:
+        fd, temp = _temp_file(directory, name)
+        step = 'write the new content to %s' % temp
         with os.fdopen(fd, 'wb') as handle:
-            handle.write(encode(text))
+            handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        # atomic_move copies owner, mode and SELinux context from the file it replaces.
-        module.atomic_move(temp_path, path, unsafe_writes=False)
-    finally:
-        if os.path.exists(temp_path):
-            os.unlink(temp_path)
-    _fsync_directory(directory)
+        step = 'give %s the owner, mode and context of the file' % temp
+        _copy_attributes(module, target, temp)
+        os.utime(temp)  # the content is new
+        step = 'replace the file with the new content (rename %s)' % temp
+        os.rename(temp, target)
+        temp = None
+    except BaseException as error:
+        _unlink_quietly(temp)
+        if isinstance(error, Exception):
+            raise FileError(shown, step, error) from error
+        raise
+    try:
+        _fsync_directory(directory)
+    except OSError as error:
+        module.warn('%s was replaced, but syncing %s failed: %s' % (target, directory, describe(error)))
 
 
-def backup(module, path: str) -> str:
-    """A timestamped copy next to ``path`` (ansible's usual backup naming)."""
-    return module.backup_local(path)
+def replace_file(module, path: str, text: str, backup: bool = False) -> Optional[str]:
+    """Replace the content of ``path`` with ``text``; returns the backup's path (with ``backup``).
+
+    A symbolic link is followed: the file it points to changes, the link stays.
+    Raises FileError, with nothing left behind, when any step fails.
+    """
+    given = os.path.abspath(path)
+    target = os.path.realpath(given)
+    shown = target if target == given else '%s (the target of the link %s)' % (target, given)
+    with contextlib.ExitStack() as stack:
+        try:
+            stack.enter_context(_lock_unless_held(target))
+        except Exception as error:
+            raise FileError(shown, 'lock the file', error) from error
+        _remove_stale(module, *os.path.split(target))
+        if backup and given != target:
+            _remove_stale(module, *os.path.split(given))
+        backup_path = _make_backup(module, target, given, shown) if backup else None
+        try:
+            _write(module, target, encode(text), shown)
+        except BaseException:
+            _unlink_quietly(backup_path)  # the file did not change: nothing to restore from it
+            raise
+        return backup_path

@@ -12,23 +12,36 @@ short_description: Set or remove postfix main.cf parameters for a dual-stack mai
 version_added: 0.1.0
 description:
   - Sets or removes parameters in postfix's C(main.cf) through postfix's own C(postconf) command,
-    and reports a change only when the value postconf reports differs from the wanted one
-    (spacing and comma or space list separators do not count).
+    and reports a change only when the value postconf reports differs in meaning from the wanted
+    one. Spacing and comma or space list separators never count; neither do the order of
+    C(inet_protocols) (V(ipv6, ipv4) is V(ipv4, ipv6) is V(all)) and C(inet_interfaces), brackets
+    and the spelling of IP addresses, or the order of a C(mynetworks) list of networks without
+    negations, files or tables.
   - Checks the values of the parameters that decide the address families before anything is
     written - C(inet_protocols), C(inet_interfaces), C(smtp_bind_address), C(smtp_bind_address6),
     C(mynetworks) and C(smtp_address_preference) - and refuses settings that contradict each other,
     such as C(smtp_bind_address6) while C(inet_protocols) leaves out IPv6.
   - Tries every change on a copy of C(main.cf) first and asks postconf which addresses postfix
     would listen on, so a host without IPv6 is found before C(main.cf) changes.
+  - Edits a copy of C(main.cf) with C(postconf -e) and C(postconf -X), then replaces C(main.cf) with
+    it through a temp file in the same directory, fsync and rename, under a lock that other runs of
+    this module wait for. Owner, mode, ACLs and SELinux context of C(main.cf) are kept
+    (C(postconf -e) would leave it at 0644).
+  - When C(main.cf) is a symbolic link, the file it points to is changed and the link stays
+    (C(postconf -e) itself would replace the link with a regular file).
   - After a change, runs C(postfix check); when it fails, puts the previous C(main.cf) back and fails.
-    The mode and owner of C(main.cf) are kept (C(postconf -e) would leave it at 0644).
-  - A refused task leaves C(main.cf) byte for byte as it was.
+  - A refused or failed task leaves C(main.cf) byte for byte as it was, and no temp file. Failure
+    messages name the file and the cause (for example a full or read-only file system, or an
+    immutable file). Temp files that an earlier, killed run left beside C(main.cf) are removed.
+  - On a host where C(postconf) cannot read C(main.cf) at all because it names an address no
+    interface has (C(no local interface found for ::1), as with the stock EL C(main.cf) on a host
+    without IPv6), reads the settings with C(inet_protocols=ipv4) in place for that read and warns,
+    so a task that sets C(inet_protocols) (or O(ipv6_fallback=true)) can repair the file.
   - Does not restart or reload postfix; see RV(restart_required) and RV(reload_required).
 author:
   - dualstack.mta maintainers (@dualstack)
 requirements:
-  - postfix (C(postconf) and C(postfix) on the managed host)
-  - netaddr (Python library on the managed host)
+  - postfix (C(postconf) and C(postfix) on the managed host); nothing beyond the Python standard library
 extends_documentation_fragment:
   - dualstack.mta.attributes
 options:
@@ -71,7 +84,8 @@ options:
     type: bool
     default: false
 notes:
-  - Values may not contain newlines or other control characters. Write IPv6 networks in
+  - Values may not contain newlines, tabs, NUL or other control characters, anywhere in the value;
+    such a task is refused and C(main.cf) stays as it was. Write IPv6 networks in
     C(mynetworks) in brackets, for example C([2001:db8::]/32).
   - Changes of C(inet_protocols) and C(inet_interfaces) need C(postfix stop) and C(postfix start);
     a reload does not apply them.
@@ -173,11 +187,12 @@ postconf_warnings:
   sample: ["postconf: warning: inet_protocol: unknown parameter"]
 """
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+import traceback
 
+from ansible.module_utils.basic import AnsibleModule
+
+from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import describe
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import (
-    HAS_NETADDR,
-    NETADDR_IMPORT_ERROR,
     Problem,
     validate,
     wanted_settings,
@@ -200,8 +215,6 @@ def main() -> None:
         required_by={"value": "name"},
         supports_check_mode=True,
     )
-    if not HAS_NETADDR:
-        module.fail_json(msg=missing_required_lib("netaddr"), exception=NETADDR_IMPORT_ERROR)
     p = module.params
     try:
         wanted = wanted_settings(p["parameters"], p["name"], p["value"], p["state"])
@@ -214,6 +227,13 @@ def main() -> None:
         module.exit_json(**run(module, wanted))
     except Failure as failure:
         module.fail_json(msg=failure.msg, **failure.details)
+    except Exception as error:
+        module.fail_json(
+            msg="main.cf in %s: the task failed unexpectedly: %s. main.cf is unchanged unless the failure came "
+            "after the write; compare it with postconf -n and run the task again"
+            % (p["config_dir"] or "the default postfix instance", describe(error)),
+            exception=traceback.format_exc(),
+        )
 
 
 if __name__ == "__main__":

@@ -10,19 +10,12 @@ Everything here takes strings and returns values; running postconf is postconf_h
 
 from __future__ import annotations
 
+import ipaddress
 import re
-import traceback
 import typing as t
 from dataclasses import dataclass
 
-try:
-    import netaddr
-except ImportError:
-    HAS_NETADDR = False
-    NETADDR_IMPORT_ERROR: str | None = traceback.format_exc()
-else:
-    HAS_NETADDR = True
-    NETADDR_IMPORT_ERROR = None
+from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip
 
 PROTOCOLS = ("ipv4", "ipv6")
 INTERFACE_KEYWORDS = ("all", "loopback-only")
@@ -66,7 +59,8 @@ def to_value(raw: t.Any) -> str:
         return "yes" if raw else "no"
     if isinstance(raw, (list, tuple)):
         return ", ".join(to_value(item) for item in raw)
-    return str(raw).strip()
+    # Only spaces: a tab, newline or other control character is refused by check_text, not dropped.
+    return str(raw).strip(" ")
 
 
 def wanted_settings(
@@ -95,10 +89,84 @@ def words(value: str) -> list[str]:
     return [word for word in _SEPARATORS.split(value.strip()) if word]
 
 
+def _address_word(word: str, brackets_required: bool) -> str | None:
+    """One address or network in its canonical form (brackets, case and zeros do not count), else None.
+
+    A prefix as long as the address (``/32``, ``/128``) means the address itself.
+    """
+    bracketed = _BRACKETED.fullmatch(word)
+    if bracketed:
+        text, prefix = bracketed.group(1), bracketed.group(2)
+    else:
+        text, _slash, prefix = word.partition("/")
+        prefix = prefix or None
+    address = ip_address(text)
+    if address is None or (prefix is not None and not prefix.isdigit()):
+        return None
+    if brackets_required and address.version == 6 and not bracketed:
+        return None  # postfix does not read it as an IPv6 network: keep it as it is written
+    if prefix is not None and int(prefix) == address.max_prefixlen:
+        prefix = None
+    shown = "[%s]" % address if address.version == 6 else str(address)
+    return shown if prefix is None else "%s/%d" % (shown, int(prefix))
+
+
+def _protocols_meaning(value: str) -> str:
+    found = set(words(value))
+    if "all" in found:
+        found = (found - {"all"}) | set(PROTOCOLS)
+    return ", ".join(sorted(found))
+
+
+def _interfaces_meaning(value: str) -> str:
+    """The listening addresses as a set: order, brackets and case of host names do not count."""
+    meaning = set()
+    for word in words(value):
+        canonical = _address_word(word, brackets_required=False)
+        if canonical is not None:
+            meaning.add(canonical)
+        else:
+            meaning.add(word if _REFERENCE.match(word) else word.lower())
+    return " ".join(sorted(meaning))
+
+
+def _match_list_meaning(value: str) -> str:
+    """A list of networks: canonical addresses; order counts only with negations, files or tables."""
+    found = []
+    for word in words(value):
+        negated = word.startswith("!")
+        canonical = _address_word(word[1:] if negated else word, brackets_required=True)
+        found.append(word if canonical is None else ("!" if negated else "") + canonical)
+    if all(_address_word(word, brackets_required=True) for word in found):
+        found = sorted(set(found))  # first match wins, but all of them only say "match"
+    return " ".join(found)
+
+
+def _single_address_meaning(value: str) -> str:
+    text = value.strip()
+    address = ip_address(text)
+    return str(address) if address is not None else text
+
+
+MEANINGS: dict[str, t.Callable[[str], str]] = {
+    "inet_protocols": _protocols_meaning,
+    "inet_interfaces": _interfaces_meaning,
+    "mynetworks": _match_list_meaning,
+    "smtp_bind_address": _single_address_meaning,
+    "smtp_bind_address6": _single_address_meaning,
+}
+
+
 def normalise(name: str, value: str) -> str:
-    """The form two values are compared in: the same string means the same setting."""
+    """The form two values are compared in: the same string means the same setting.
+
+    Where postfix gives a value a meaning beyond its words (protocol and address lists, addresses),
+    equal meanings compare equal: ``ipv6, ipv4`` is ``all``, ``[::1]`` is ``::1`` in inet_interfaces.
+    """
     if name in TEXT_PARAMETERS:
         return " ".join(value.split())
+    if name in MEANINGS:
+        return MEANINGS[name](value)
     return " ".join(words(value))
 
 
@@ -109,14 +177,11 @@ def same(name: str, current: str | None, wanted: str) -> bool:
 # --- addresses -----------------------------------------------------------------------------
 
 
-def ip_address(text: str) -> t.Any | None:
-    """A netaddr.IPAddress for one literal address (no brackets, no prefix), else None."""
+def ip_address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:
+    """The address of one literal (no brackets, no prefix), else None; standard library only."""
     if ":" not in text and not _DOTTED.fullmatch(text):
         return None
-    try:
-        return netaddr.IPAddress(text)
-    except (netaddr.AddrFormatError, ValueError, TypeError):
-        return None
+    return parse_ip(text, sendmail_prefix=False)
 
 
 def _unbracket(word: str) -> str:
@@ -128,11 +193,11 @@ def _network(address: t.Any, prefix: str | None, word: str) -> None:
     if prefix is None:
         return
     bits = int(prefix)
-    if bits > (32 if address.version == 4 else 128):
+    if bits > address.max_prefixlen:
         raise Problem("%r: a /%s prefix is too long for IPv%d" % (word, prefix, address.version))
-    network = netaddr.IPNetwork("%s/%d" % (address, bits))
-    if network.ip != network.network:
-        base = network.network if address.version == 4 else "[%s]" % network.network
+    network = ipaddress.ip_network("%s/%d" % (address, bits), strict=False)
+    if network.network_address != address:
+        base = network.network_address if address.version == 4 else "[%s]" % network.network_address
         raise Problem("%r has host bits set; the network is %s/%d" % (word, base, bits))
 
 
@@ -320,7 +385,8 @@ def parse_main_cf(text: str) -> dict[str, str]:
     """
     values: dict[str, str] = {}
     name = None
-    for line in text.splitlines():
+    # Lines end at a newline only: str.splitlines would also split at form feeds and the like.
+    for line in text.split("\n"):
         if not line.strip() or line.lstrip().startswith("#"):
             continue
         if line[0].isspace():

@@ -3,17 +3,29 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The postconf module's work on the host: read, try on a copy, apply, check, restore."""
+"""The postconf module's work on the host: read, try on a copy, write, check, restore.
+
+postconf edits a copy of main.cf; the result replaces main.cf through the collection's one
+file writer (_safe_file.replace_file), under the collection's lock: a symlinked main.cf
+stays a link and its target changes (``postconf -e`` itself would turn the link into a file),
+owner, mode and SELinux context are kept, no temp file is left behind, and a failure names
+the file and the cause.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import pty
+import re
 import shutil
-import stat
 import subprocess
 import tempfile
 import typing as t
+
+from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import (
+    FileError, decode, describe, locked, replace_file,
+)
 
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import (
     DUAL_STACK_PARAMETERS,
@@ -43,40 +55,24 @@ class Failure(Exception):
 
 
 class MainCf:
-    """main.cf as it was before the task: its bytes, mode and owner, to keep or restore."""
+    """main.cf as it was before the task: its bytes, to compare with and to restore."""
 
     def __init__(self, path: str) -> None:
         self.path = path
         try:
             with open(path, "rb") as handle:
                 self.data = handle.read()
-            info = os.stat(path)
         except OSError as err:
-            raise Failure("cannot read %s: %s" % (path, err))
-        self.mode = stat.S_IMODE(info.st_mode)
-        self.owner = (info.st_uid, info.st_gid)
+            raise Failure("%s: could not read the file: %s" % (path, describe(err)))
 
     @property
     def text(self) -> str:
-        return self.data.decode("utf-8", "surrogateescape")
+        return decode(self.data)
 
-    def keep_attributes(self) -> None:
-        """postconf -e writes a new file with mode 0644: put the admin's mode and owner back."""
-        info = os.stat(self.path)
-        if (info.st_uid, info.st_gid) != self.owner:
-            os.chown(self.path, *self.owner)
-        if stat.S_IMODE(info.st_mode) != self.mode:
-            os.chmod(self.path, self.mode)
 
-    def restore(self, module: t.Any) -> None:
-        """Put the original bytes back: temp file beside it, fsync, rename."""
-        fd, temp = tempfile.mkstemp(prefix=".main.cf.", dir=os.path.dirname(self.path))
-        with os.fdopen(fd, "wb") as handle:
-            handle.write(self.data)
-            handle.flush()
-            os.fsync(handle.fileno())
-        module.atomic_move(temp, self.path)
-        self.keep_attributes()
+# postconf cannot read a main.cf that names an address no interface has; postfix would not
+# start with it either (EL's stock inet_interfaces = localhost on a host without IPv6).
+_UNREADABLE = re.compile(r"fatal: .*no local interface found for \S+")
 
 
 class Postfix:
@@ -86,6 +82,8 @@ class Postfix:
         self.module = module
         self.config_dir = config_dir
         self.postconf = module.get_bin_path("postconf", required=True)
+        # Directories whose main.cf postconf can read only with an override, and why.
+        self.unreadable: dict[str | None, str] = {}
 
     def run(self, *args: str, directory: str | None = None) -> tuple[int, str, str]:
         directory = directory or self.config_dir
@@ -98,17 +96,54 @@ class Postfix:
             raise Failure("postconf %s failed: %s" % (" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
         return out, err
 
-    def directory(self) -> str:
-        return self.config_dir or self.must("-h", "config_directory")[0].strip()
+    def read(self, *args: str, directory: str | None = None) -> tuple[str, str, str | None]:
+        """postconf's answer, also where main.cf asks for an address no interface has.
 
-    def effective(self, names: t.Iterable[str]) -> tuple[dict[str, str], list[str]]:
-        """Values as postconf reports them (main.cf or default); unknown names are left out."""
-        out, err = self.must(*names)
-        return parse_postconf(out), warning_lines(err)
+        Then postconf fails on every read; it is asked again with inet_protocols=ipv4 for this
+        one command, so the task can still see the settings and change them. Returns stdout,
+        stderr and the fatal message that forced the override (None when none did).
+        """
+        known = self.unreadable.get(directory)
+        if known is None:  # postconf takes seconds to fail: ask it once per directory
+            rc, out, err = self.run(*args, directory=directory)
+            if rc == 0:
+                return out, err, None
+            unreadable = _UNREADABLE.search(err)
+            if not unreadable:
+                raise Failure("postconf %s failed: %s" % (" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
+            known = self.unreadable[directory] = unreadable.group(0)
+        out, err = self.must("-o", "inet_protocols=ipv4", *args, directory=directory)
+        return out, err, known
+
+    def directory(self) -> str:
+        return self.config_dir or self.read("-h", "config_directory")[0].strip()
+
+    def effective(
+        self, names: t.Iterable[str], directory: str | None = None
+    ) -> tuple[dict[str, str], list[str], str | None]:
+        """Values as postconf reports them (main.cf or default); unknown names are left out.
+
+        Also the warnings, and postconf's fatal message when main.cf could only be read around it.
+        """
+        names = list(names)
+        out, err, unreadable = self.read(*names, directory=directory)
+        values = parse_postconf(out)
+        warnings = warning_lines(err)
+        if unreadable:
+            if "inet_protocols" in names:  # the one value the override hid
+                values.update(parse_postconf(self.must("-o", "inet_interfaces=all", "inet_protocols",
+                                                       directory=directory)[0]))
+            warnings.append(
+                "postconf cannot read main.cf as it is (%s): postfix would not start with it; "
+                "its values were read with inet_protocols=ipv4 in place" % unreadable
+            )
+        return values, warnings, unreadable
 
     def master(self) -> str:
-        rc, out, _err = self.run("-M")
-        return out if rc == 0 else ""
+        try:
+            return self.read("-M")[0]
+        except Failure:
+            return ""
 
     def check(self) -> tuple[int, str]:
         """postfix check, with its messages: postfix writes them to stderr only when that is a
@@ -135,7 +170,8 @@ class Postfix:
         output = b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
         return process.wait(), output
 
-    def apply(self, changes: Plan, directory: str | None = None) -> list[str]:
+    def apply(self, changes: Plan, directory: str) -> list[str]:
+        """Run postconf -e and -X on the main.cf in ``directory`` (a copy); its messages."""
         messages = []
         if changes.edits:
             messages += self.must("-e", *changes.edits, directory=directory)[1].splitlines()
@@ -143,27 +179,57 @@ class Postfix:
             messages += self.must("-X", *changes.removals, directory=directory)[1].splitlines()
         return messages
 
-    def try_out(self, main_cf: MainCf, changes: Plan, directory: str) -> tuple[Probe, dict[str, str]]:
-        """Apply the plan to a copy and ask postconf what master(8) would make of it.
-
-        Returns the probe and the dual-stack parameters as they would be; main.cf is untouched.
-        """
-        copy = tempfile.mkdtemp(prefix="postconf-")
+    def copy(self, main_cf: MainCf, directory: str) -> str:
+        """A temporary configuration directory holding main.cf (and master.cf) as they are."""
+        copy = tempfile.mkdtemp(prefix="postconf-", dir=self.module.tmpdir)
         try:
             with open(os.path.join(copy, "main.cf"), "wb") as handle:
                 handle.write(main_cf.data)
             master_cf = os.path.join(directory, "master.cf")
             if os.path.exists(master_cf):  # postconf reads service parameters from it
                 shutil.copyfile(master_cf, os.path.join(copy, "master.cf"))
-            messages = self.apply(changes, directory=copy)
-            out, err = self.must(*DUAL_STACK_PARAMETERS, directory=copy)
-            result = parse_postconf(out)
+        except OSError as err:
+            shutil.rmtree(copy, ignore_errors=True)
+            raise Failure("could not copy %s to %s to try the change there: %s" % (main_cf.path, copy, describe(err)))
+        return copy
+
+    def edited(self, main_cf: MainCf, changes: Plan, directory: str) -> bytes:
+        """main.cf as postconf writes it with the plan applied, made on a copy."""
+        copy = self.copy(main_cf, directory)
+        try:
+            try:
+                self.apply(changes, copy)
+            except Failure as failure:
+                raise Failure(
+                    "%s is unchanged: postconf failed on a copy of it in %s: %s" % (main_cf.path, copy, failure.msg),
+                    **failure.details
+                )
+            with open(os.path.join(copy, "main.cf"), "rb") as handle:
+                return handle.read()
+        finally:
+            shutil.rmtree(copy, ignore_errors=True)
+
+    def try_out(self, main_cf: MainCf, changes: Plan, directory: str) -> tuple[Probe, dict[str, str]]:
+        """Apply the plan to a copy and ask postconf what master(8) would make of it.
+
+        Returns the probe and the dual-stack parameters as they would be; main.cf is untouched.
+        """
+        copy = self.copy(main_cf, directory)
+        try:
+            messages = self.apply(changes, copy)
+            if self.config_dir in self.unreadable:
+                # Read the copy around the same failure at once; the probe below tells whether
+                # the change removed it.
+                self.unreadable[copy] = self.unreadable[self.config_dir]
+            result, read_warnings, unreadable = self.effective(DUAL_STACK_PARAMETERS, directory=copy)
+            if unreadable:  # the probe below meets the same fatal error and explains it
+                read_warnings = read_warnings[:-1]
             # With mynetworks unset, postconf derives it from inet_interfaces and inet_protocols:
             # the same interface lookup master(8) makes at start, fatal errors included.
             self.must("-X", "mynetworks", directory=copy)
             self.must("-e", "mynetworks_style=host", directory=copy)
             rc, out, probe_err = self.run("-h", "mynetworks", directory=copy)
-            shown = warning_lines("\n".join(messages + [err, probe_err]), {copy: directory})
+            shown = warning_lines("\n".join(messages + read_warnings + [probe_err]), {copy: directory})
             return Probe.parse(rc, out, shown), result
         finally:
             shutil.rmtree(copy, ignore_errors=True)
@@ -172,10 +238,12 @@ class Postfix:
 def _prepare(
     host: Postfix, main_cf: MainCf, wanted: t.Mapping[str, str | None], directory: str
 ) -> tuple[Plan, Probe | None, dict[str, str], list[str]]:
-    effective, warnings = host.effective(wanted)
+    effective, warnings, unreadable = host.effective(wanted)
     changes = plan(wanted, effective, parse_main_cf(main_cf.text))
-    if not any(c.name in DUAL_STACK_PARAMETERS for c in changes.changes):
-        return changes, None, {}, warnings  # the address families stay as they are
+    asked = set(wanted) & set(DUAL_STACK_PARAMETERS)
+    if not any(c.name in DUAL_STACK_PARAMETERS for c in changes.changes) and not (unreadable and asked):
+        # The address families stay as they are (and postfix can run with them).
+        return changes, None, {}, warnings
     probe, result = host.try_out(main_cf, changes, directory)
     return changes, probe, result, warnings + list(probe.messages)
 
@@ -206,27 +274,38 @@ def _refuse(
     return changes, warnings, False
 
 
+def _write(module: t.Any, host: Postfix, main_cf: MainCf, changes: Plan, directory: str) -> list[str]:
+    """Replace main.cf with the edited copy, run postfix check, put the old one back if it fails."""
+    data = host.edited(main_cf, changes, directory)
+    try:
+        replace_file(module, main_cf.path, decode(data))
+    except FileError as error:
+        raise Failure("%s; main.cf is unchanged" % error)
+    rc, out = host.check()
+    if rc != 0:
+        cause = "postfix check failed after %s was changed: %s" % (main_cf.path, out.strip())
+        try:
+            replace_file(module, main_cf.path, main_cf.text)
+        except FileError as error:
+            raise Failure("%s; putting the previous main.cf back failed too: %s" % (cause, error), rc=rc, stdout=out)
+        raise Failure("%s; the previous main.cf is back in place" % cause, rc=rc, stdout=out)
+    return warning_lines(out)
+
+
 def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
     """The whole task: plan, refuse what postfix would not run with, apply, check, report."""
     host = Postfix(module, module.params["config_dir"])
     directory = host.directory()
-    main_cf = MainCf(os.path.join(directory, "main.cf"))
-    changes, warnings, fallback = _refuse(module, host, main_cf, wanted, directory)
-
-    if changes.changed and not module.check_mode:
+    path = os.path.join(directory, "main.cf")
+    with contextlib.ExitStack() as stack:
         try:
-            host.apply(changes)
-        except Failure:
-            main_cf.restore(module)
-            raise
-        main_cf.keep_attributes()
-        rc, out = host.check()
-        if rc != 0:
-            main_cf.restore(module)
-            raise Failure(
-                "postfix check failed, %s is restored: %s" % (main_cf.path, out.strip()), rc=rc, stdout=out
-            )
-        warnings += warning_lines(out)
+            stack.enter_context(locked(path))  # other runs of this module wait here
+        except OSError as error:
+            raise Failure("%s: could not open the file to lock it: %s" % (path, describe(error)))
+        main_cf = MainCf(path)
+        changes, warnings, fallback = _refuse(module, host, main_cf, wanted, directory)
+        if changes.changed and not module.check_mode:
+            warnings += _write(module, host, main_cf, changes, directory)
 
     if set(wanted) & RESTART_PARAMETERS:
         for service in pinned_smtp_services(host.master()):

@@ -19,7 +19,7 @@ import tempfile
 import traceback
 from typing import Callable, Optional
 
-from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import backup, locked, read_text, write_atomically
+from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate, find_cf_dir
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import (
     SETTING_KINDS, plan_config, port_changes, setting_step,
@@ -134,12 +134,15 @@ def _tools(module) -> Tools:
 
 
 def _write(module, path: str, text: str, result: dict, backup_key: str) -> None:
+    """Replace ``path`` (created empty, mode 0644, when missing) and note its backup in ``result``."""
     try:
-        if module.params['backup'] and os.path.exists(path):
-            result[backup_key] = backup(module, path)
-        write_atomically(module, path, text)
-    except OSError as error:
-        module.fail_json(msg='could not write %s: %s' % (path, error), exception=traceback.format_exc(), **result)
+        if not os.path.lexists(path):
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
+        backup_file = replace_file(module, path, text, module.params['backup'])
+    except (FileError, OSError) as error:
+        module.fail_json(msg=str(error), exception=traceback.format_exc(), **result)
+    if backup_file:
+        result[backup_key] = backup_file
 
 
 def run_edit(module, make_plan: Callable[[Document], object], describe: Callable[[object], dict],

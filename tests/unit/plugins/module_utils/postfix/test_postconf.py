@@ -6,6 +6,8 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 
@@ -39,6 +41,8 @@ from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf imp
     [
         ("all", "all"),
         ("  ipv4, ipv6 ", "ipv4, ipv6"),
+        ("all\r", "all\r"),  # control characters are kept, for validate to refuse
+        ("\tall", "\tall"),
         (True, "yes"),
         (False, "no"),
         (25, "25"),
@@ -73,6 +77,16 @@ def test_words(value, expected):
         ("mynetworks", "127.0.0.0/8 [::1]/128", "127.0.0.0/8,\n    [::1]/128"),
         ("relayhost", "", "  "),
         ("smtpd_banner", "$myhostname  ESMTP", "$myhostname ESMTP"),
+        # By meaning, where postfix gives a value one:
+        ("inet_protocols", "ipv6, ipv4", "ipv4, ipv6"),  # a set of protocols
+        ("inet_protocols", "all", "ipv6 ipv4"),  # all is both (and falls back the same way)
+        ("inet_protocols", "ipv4, ipv4", "ipv4"),
+        ("inet_interfaces", "[::1], 127.0.0.1", "127.0.0.1 ::1"),  # brackets are optional there
+        ("inet_interfaces", "Mail.Example.TEST, 198.51.100.25", "198.51.100.25 mail.example.test"),
+        ("inet_interfaces", "[2001:DB8:0:0::25]", "2001:db8::25"),
+        ("mynetworks", "[2001:db8:25::]/64 127.0.0.0/8", "127.0.0.0/8, [2001:DB8:25:0::]/64"),
+        ("mynetworks", "[::1]/128, 127.0.0.1/32", "127.0.0.1 [::1]"),  # a full prefix is the host
+        ("smtp_bind_address6", "2001:db8:25::0025", "2001:db8:25::25"),
     ],
 )
 def test_same_setting(name, a, b):
@@ -83,8 +97,16 @@ def test_same_setting(name, a, b):
 @pytest.mark.parametrize(
     "name, a, b",
     [
-        ("inet_protocols", "ipv4, ipv6", "ipv6, ipv4"),  # order is kept, not sorted
         ("inet_protocols", "ipv4", "all"),
+        ("inet_protocols", "ipv6", "ipv4, ipv6"),
+        ("inet_protocols", "IPv4", "ipv4"),  # postfix refuses the upper-case name
+        ("inet_interfaces", "127.0.0.1", "127.0.0.1, ::1"),
+        ("inet_interfaces", "$myhostname", "$MYHOSTNAME"),
+        # first match wins: with a negation, order counts
+        ("mynetworks", "!198.51.100.7 198.51.100.0/24", "198.51.100.0/24 !198.51.100.7"),
+        ("mynetworks", "hash:/etc/postfix/a 127.0.0.0/8", "127.0.0.0/8 hash:/etc/postfix/a"),
+        ("mynetworks", "::1/128", "[::1]/128"),  # postfix does not read the first as IPv6
+        ("mynetworks", "127.0.0.0/8", "127.0.0.0/16"),
         ("smtpd_banner", "Hello, world", "Hello world"),  # free text: the comma is text
         ("relayhost", "[mx.example.test]", "mx.example.test"),
     ],
@@ -457,3 +479,43 @@ def test_diff_shows_the_affected_parameters():
         "before_header": "/etc/postfix/main.cf",
         "after_header": "/etc/postfix/main.cf",
     }
+
+
+# --- control characters reach validate, wherever they are ----------------------------------
+
+CONTROL_VALUES = {
+    "inet_protocols": "all",
+    "inet_interfaces": "127.0.0.1",
+    "smtp_bind_address": "198.51.100.25",
+    "smtp_bind_address6": "2001:db8:25::25",
+    "mynetworks": "127.0.0.0/8",
+    "smtp_address_preference": "any",
+    "smtpd_banner": "$myhostname ESMTP",
+    "relayhost": "[mx.example.test]",
+}
+
+
+@pytest.mark.parametrize("character", ["\r", "\n", "\t", "\x00"], ids=["CR", "LF", "TAB", "NUL"])
+@pytest.mark.parametrize("where", ["end", "start", "middle"])
+@pytest.mark.parametrize("name", sorted(CONTROL_VALUES))
+def test_control_characters_are_refused_not_stripped(name, where, character):
+    good = CONTROL_VALUES[name]
+    value = {"end": good + character, "start": character + good, "middle": good[:1] + character + good[1:]}[where]
+    for raw in (value, [value]):
+        wanted = wanted_settings({name: raw}, None, None, "present")
+        problems = validate(wanted)
+        assert len(problems) == 1 and "control character" in problems[0], (raw, problems)
+
+
+def test_the_module_needs_no_netaddr_on_the_managed_host():
+    """Imported with netaddr made unimportable: the standard library is enough."""
+    code = (
+        "import sys; sys.modules['netaddr'] = None\n"
+        "from ansible_collections.dualstack.mta.plugins.modules import postconf\n"
+        "from ansible_collections.dualstack.mta.plugins.module_utils.postfix import postconf_host\n"
+        "from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import validate\n"
+        "assert validate({'mynetworks': '[2001:db8::1]/64'})\n"
+        "assert 'netaddr' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
