@@ -10,6 +10,8 @@ class ModuleDocFragment:
     """Options of the modules that edit sendmail.mc (and sendmail.cf)."""
 
     DOCUMENTATION = r"""
+requirements:
+  - m4 and the sendmail-cf macros, to validate a .mc
 options:
   backup:
     description:
@@ -19,6 +21,7 @@ options:
     type: bool
     default: false
 notes:
+  - The file is locked for the whole change, so concurrent runs lose no update.
   - When O(path) is a symbolic link, the file it points to is changed and the link stays.
   - The file is replaced through a temp file in its own directory (fsync, rename), keeping owner, mode,
     ACLs and SELinux context. Temp files left by a killed run are removed by the next run. A failed

@@ -21,16 +21,12 @@ description:
     meaning. Invalid values, addresses of the other family and anything that could change the
     structure of the .mc or .cf are refused and the file stays untouched.
   - Before writing, the candidate is built with m4 and checked with C(sendmail -bC); see O(validate).
-  - The file is locked during the change and replaced atomically, keeping owner, mode and SELinux
-    context.
 author:
   - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
   - dualstack.mta.sendmail_file
   - dualstack.mta.sendmail_file.PORT_ENTRY
-requirements:
-  - m4 and the sendmail-cf macros (for O(validate) on a .mc)
 options:
   name:
     description:

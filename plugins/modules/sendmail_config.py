@@ -27,8 +27,6 @@ author:
 extends_documentation_fragment:
   - dualstack.mta.attributes
   - dualstack.mta.sendmail_file
-requirements:
-  - m4 and the sendmail-cf macros (for O(validate) on a .mc)
 options:
   listen:
     description:

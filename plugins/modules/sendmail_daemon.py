@@ -23,16 +23,12 @@ description:
     or when the daemons could not all bind. With C(net.ipv6.bindv6only=0) an inet6 daemon on
     C(::) also takes the IPv4 port, so it cannot coexist with an inet daemon on the same port.
   - Before writing, the candidate is built with m4 and checked with C(sendmail -bC); see O(validate).
-  - The file is locked during the change and replaced atomically, keeping owner, mode and SELinux
-    context.
 author:
   - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
   - dualstack.mta.sendmail_file
   - dualstack.mta.sendmail_file.PORT_ENTRY
-requirements:
-  - m4 and the sendmail-cf macros (for O(validate) on a .mc)
 options:
   name:
     description:

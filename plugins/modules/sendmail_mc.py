@@ -22,15 +22,11 @@ description:
     built .cf is checked to contain the value where that is known (C(SMART_HOST), masquerading,
     C(EXPOSED_USER), C(confLOG_LEVEL), C(confDOMAIN_NAME)), and where sendmail is installed the .cf
     must pass C(sendmail -bC).
-  - The file is locked during the change and replaced atomically, keeping owner, mode and SELinux
-    context.
 author:
   - dualstack.mta maintainers (@dualstack)
 extends_documentation_fragment:
   - dualstack.mta.attributes
   - dualstack.mta.sendmail_file
-requirements:
-  - m4 and the sendmail-cf macros (for O(validate))
 options:
   feature:
     description:
