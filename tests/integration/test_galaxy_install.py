@@ -59,7 +59,10 @@ def test_the_built_artifact_installs_with_its_dependency_and_runs_a_role_task(tm
     ours = next(tmp_path.glob('dualstack-mta-*.tar.gz'))
     general = pack_installed_collection(Path(community_general.__path__[0]), tmp_path)
     installed = tmp_path / 'installed'
-    run(BIN / 'ansible-galaxy', 'collection', 'install', '--offline', '-p', installed, ours, general)
+    # Only the empty path counts: not the test run's own collections, nor those beside ansible.
+    env = {key: value for key, value in os.environ.items() if not key.startswith(('ANSIBLE_', 'PYTHONPATH'))}
+    env.update(ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='false', LC_ALL='C.UTF-8')
+    run(BIN / 'ansible-galaxy', 'collection', 'install', '--offline', '-p', installed, ours, general, env=env)
     assert (installed / 'ansible_collections' / 'community' / 'general' / 'MANIFEST.json').exists()
 
     # The shared socket proof uses community.general.listen_ports_facts; nothing is expected, so
@@ -75,8 +78,6 @@ def test_the_built_artifact_installs_with_its_dependency_and_runs_a_role_task(tm
         '      vars:\n'
         '        mta_common_mta: none\n'
         '        mta_common_expected_sockets: []\n')
-    env = {key: value for key, value in os.environ.items() if not key.startswith(('ANSIBLE_', 'PYTHONPATH'))}
-    env.update(ANSIBLE_COLLECTIONS_PATH=str(installed), ANSIBLE_COLLECTIONS_SCAN_SYS_PATH='false', LC_ALL='C.UTF-8')
     out = run(BIN / 'ansible-playbook', '-i', 'localhost,', '-c', 'local',
               '-e', 'ansible_python_interpreter=' + sys.executable, playbook, env=env)
     assert 'failed=0' in out and 'TASK [dualstack.mta.mta_common : Wait for the sockets of none]' in out, out
