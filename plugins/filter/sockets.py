@@ -82,13 +82,24 @@ def postfix_sockets(inet_interfaces: str, inet_protocols: str, port: t.Union[int
     return sorted(set(keys))
 
 
-def listening_sockets(tcp_listen: list[dict[str, t.Any]]) -> list[str]:
-    """The sockets in community.general.listen_ports_facts' tcp_listen."""
-    return sorted({socket_key(entry['address'], entry['port']) for entry in tcp_listen})
+def _ss_socket(line: str) -> str:
+    """``address port`` of one ``ss -Hltn`` line (the local address is the fourth column)."""
+    address, _sep, port = line.split()[3].rpartition(':')
+    return socket_key(address, port)
 
 
-def missing_sockets(expected: list[str], tcp_listen: list[dict[str, t.Any]]) -> list[str]:
-    """The expected sockets that do not listen, given listen_ports_facts' tcp_listen."""
+def listening_sockets(tcp_listen: list[t.Any]) -> list[str]:
+    """The sockets in listen_ports_facts' tcp_listen, or in the lines of ``ss -Hltn``.
+
+    ``ss`` needs no process names: without CAP_SYS_PTRACE (an unprivileged container)
+    listen_ports_facts cannot see a setgid daemon's sockets at all.
+    """
+    return sorted({_ss_socket(entry) if isinstance(entry, str) else socket_key(entry['address'], entry['port'])
+                   for entry in tcp_listen if not isinstance(entry, str) or entry.strip()})
+
+
+def missing_sockets(expected: list[str], tcp_listen: list[t.Any]) -> list[str]:
+    """The expected sockets that do not listen, given what listening_sockets takes."""
     return sorted(set(expected) - set(listening_sockets(tcp_listen or [])))
 
 

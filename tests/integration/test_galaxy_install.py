@@ -65,8 +65,9 @@ def test_the_built_artifact_installs_with_its_dependency_and_runs_a_role_task(tm
     run(BIN / 'ansible-galaxy', 'collection', 'install', '--offline', '-p', installed, ours, general, env=env)
     assert (installed / 'ansible_collections' / 'community' / 'general' / 'MANIFEST.json').exists()
 
-    # The shared socket proof uses community.general.listen_ports_facts; nothing is expected, so
-    # it passes wherever ss runs, and fails only if the dependency is missing.
+    # Selecting the MTA uses community.general.alternatives: loading the task file fails when the
+    # dependency is missing ("couldn't resolve module/action"). In check mode the task is loaded and
+    # skipped; the next task, stopping the other MTA, needs systemd, which this controller lacks.
     playbook = tmp_path / 'play.yml'
     playbook.write_text(
         '- hosts: localhost\n'
@@ -74,10 +75,15 @@ def test_the_built_artifact_installs_with_its_dependency_and_runs_a_role_task(tm
         '  tasks:\n'
         '    - ansible.builtin.include_role:\n'
         '        name: dualstack.mta.mta_common\n'
-        '        tasks_from: verify_sockets.yml\n'
+        '        tasks_from: select_mta.yml\n'
         '      vars:\n'
         '        mta_common_mta: none\n'
-        '        mta_common_expected_sockets: []\n')
-    out = run(BIN / 'ansible-playbook', '-i', 'localhost,', '-c', 'local',
-              '-e', 'ansible_python_interpreter=' + sys.executable, playbook, env=env)
-    assert 'failed=0' in out and 'TASK [dualstack.mta.mta_common : Wait for the sockets of none]' in out, out
+        '        mta_common_binary: /bin/true\n'
+        '        mta_common_other_service: dualstack-no-such-mta\n')
+    done = subprocess.run([str(BIN / 'ansible-playbook'), '-i', 'localhost,', '-c', 'local', '--check',
+                           '-e', 'ansible_python_interpreter=' + sys.executable, str(playbook)],
+                          env=env, capture_output=True, text=True, timeout=300, check=False)
+    out = done.stdout + done.stderr
+    assert "couldn't resolve" not in out, out
+    assert "TASK [dualstack.mta.mta_common : Select the system's MTA, none]" in out, out
+    assert "TASK [dualstack.mta.mta_common : Stop the other MTA" in out, out

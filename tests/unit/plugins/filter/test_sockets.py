@@ -64,3 +64,12 @@ def test_missing_sockets_names_what_does_not_listen():
     assert missing_sockets([':: 25', '0.0.0.0 25', '127.0.0.1 587'], tcp_listen) == [':: 25']
     assert missing_sockets(['0.0.0.0 25'], None) == ['0.0.0.0 25']
     assert missing_sockets([], []) == []
+
+
+def test_listening_sockets_from_ss_lines():
+    lines = ['LISTEN 0      4096         0.0.0.0:25        0.0.0.0:*',
+             'LISTEN 0      4096               *:25              *:*',
+             'LISTEN 0      10         127.0.0.1:587       0.0.0.0:*',
+             'LISTEN 0      10             [::1]:587          [::]:*', '']
+    assert listening_sockets(lines) == ['0.0.0.0 25', '127.0.0.1 587', ':: 25', '::1 587']
+    assert missing_sockets(['::1 587', '2001:db8::1 25'], lines) == ['2001:db8::1 25']
