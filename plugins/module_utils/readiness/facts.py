@@ -188,15 +188,21 @@ def route_source(route_json: str) -> t.Optional[str]:
 
 
 def outbound(family: str, pin: t.Optional[str], pin_by: str, snat: t.Optional[str], kernel: t.Optional[str],
-             kernel_error: str, destination: str, local: list[str]) -> dict[str, t.Any]:
-    """The source address mail of one family leaves from, and whether configuration and kernel agree."""
-    sending = snat or pin or kernel
+             kernel_error: str, destination: str, local: list[str], disabled: t.Optional[str] = None) -> dict[str, t.Any]:
+    """The source address mail of one family leaves from, and whether configuration and kernel agree.
+
+    ``disabled`` says why the MTA does not send this family at all.
+    """
+    sending = None if disabled else snat or pin or kernel
     result: dict[str, t.Any] = {
         "family": family, "destination": destination, "pinned": pin, "pinned_by": pin_by if pin else None,
         "snat": snat, "kernel": kernel, "sending": sending, "agree": pin is None or pin == kernel,
     }
     local_ips = {ipaddress.ip_address(a) for a in local}
-    if kernel is None:
+    if disabled:
+        result.update(result=FAIL, detail=disabled, fix="set inet_protocols = all (role dualstack.mta.postfix with "
+                      "postfix_inet_protocols: all), then stop and start postfix")
+    elif kernel is None:
         result.update(result=FAIL, detail="no %s route to %s: %s" % (family, destination, kernel_error or "no source address"),
                       fix="give the host a global %s address and a default route (ip -%s route get %s must answer)"
                       % (family, family[-1], destination))

@@ -13,7 +13,7 @@ import typing as t
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import HAS_DNSPYTHON, DnsPythonLookup
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import check_address, host_addresses
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns_host import read_settings
-from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import parse_postconf
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import families, parse_postconf
 from ansible_collections.dualstack.mta.plugins.module_utils.readiness import facts
 
 SENDMAIL_CF = "/etc/mail/sendmail.cf"
@@ -56,6 +56,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         version = facts.sendmail_version(cf)
         configured = facts.sendmail_configured(cf)
         pins, pin_by = facts.sendmail_pins(cf), {"ipv4": "ClientPortOptions Addr", "ipv6": "ClientPortOptions Addr"}
+        disabled = {}
     else:
         postconf = module.get_bin_path("postconf", required=True)
         rc, out, err = _out(module, [postconf] + list(POSTFIX_PARAMETERS))
@@ -68,6 +69,9 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         pins = {f: values[p].strip("[]") for f, p in (("ipv4", "smtp_bind_address"), ("ipv6", "smtp_bind_address6"))
                 if values.get(p)}
         pin_by = {"ipv4": "smtp_bind_address", "ipv6": "smtp_bind_address6"}
+        enabled = families(values.get("inet_protocols"))
+        disabled = {f: "inet_protocols = %s: postfix sends no %s mail" % (values.get("inet_protocols"), f)
+                    for f in facts.FAMILIES if f not in enabled}
 
     rc, ss_out, err = _out(module, [module.get_bin_path("ss", required=True), "-ltnH"])
     if rc != 0:
@@ -91,7 +95,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         rc, route, err = _out(module, [ip, "-j", "-%s" % family[-1], "route", "get", destination])
         kernel = facts.route_source(route) if rc == 0 else None
         outbound[family] = facts.outbound(family, pins.get(family), pin_by[family], snat.get(family), kernel, err,
-                                          destination, local)
+                                          destination, local, disabled.get(family))
 
     settings = read_settings(module, mta, want_addresses=False, want_helo=not params["helo_name"])
     helo = params["helo_name"] or settings.helo_name

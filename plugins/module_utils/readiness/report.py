@@ -21,6 +21,11 @@ VERDICTS = ("ready", "not ready", "unknown")
 FORMAT = 1
 
 
+def _first_line(message: t.Any, limit: int = 200) -> str:
+    lines = str(message or "no message").strip().splitlines() or ["no message"]
+    return lines[0] if len(lines[0]) <= limit else lines[0][:limit - 3].rstrip() + "..."
+
+
 def host_row(host: str, result: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
     """One host's row: its readiness, or why there is none (unreachable, module failure, not run)."""
     if result and "readiness" in result and not result.get("failed"):
@@ -29,13 +34,13 @@ def host_row(host: str, result: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, 
         reason = "host: no result; the host left the play before the readiness task"
         fix = "run the play again and read its output for this host"
     elif result.get("unreachable"):
-        reason = "host: unreachable: %s" % (str(result.get("msg") or "no message").strip().splitlines() or [""])[0]
+        reason = "host: unreachable: %s" % _first_line(result.get("msg"))
         fix = "make the host reachable over its connection (ansible -m ansible.builtin.ping), then run again"
     elif result.get("skipped"):
         reason = "host: skipped: %s" % (result.get("skip_reason") or "condition false")
         fix = "run the report on this host"
     else:
-        reason = "host: the readiness check failed: %s" % (str(result.get("msg") or "no message").strip().splitlines() or [""])[0]
+        reason = "host: the readiness check failed: %s" % _first_line(result.get("msg"))
         fix = "fix what the message says, then run again"
     return {"host": host, "mta": None, "version": None, "verdict": "unknown", "reasons": [reason],
             "checks": {"host": {"result": "unknown", "detail": reason[len("host: "):], "fix": fix}}}
@@ -91,7 +96,6 @@ section.host{border-top:2px solid #ddd;margin-top:1.2em}.reasons li{margin:.15em
 _JS = """
 (function(){
   var table=document.getElementById('summary');var heads=table.tHead.rows[0].cells;
-  var rank={'pass':0,'skipped':1,'unknown':2,'fail':3,'ready':0,'unknown-v':1,'not ready':2};
   function key(cell){var r=cell.getAttribute('data-sort');return r===null?cell.textContent.trim().toLowerCase():r;}
   Array.prototype.forEach.call(heads,function(th,index){
     th.addEventListener('click',function(){
