@@ -50,7 +50,7 @@ def build(results: t.Mapping[str, t.Any], hosts: t.Iterable[str], generated: str
     """The whole report: one row per host, in the order given, and a count per verdict."""
     rows = [host_row(host, results.get(host)) for host in hosts]
     summary = {v: sum(1 for r in rows if r["verdict"] == v) for v in VERDICTS}
-    return {"format": FORMAT, "generated": generated, "columns": {c: CHECK_LABELS[c] for c in COLUMNS},
+    return {"format": FORMAT, "generated": generated, "columns": [{"name": c, "label": CHECK_LABELS[c]} for c in COLUMNS],
             "summary": summary, "hosts": rows}
 
 
