@@ -1,0 +1,341 @@
+# -*- coding: utf-8 -*-
+# Copyright: dualstack.mta contributors
+# GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Dual-stack readiness of one mail host, from what its tools print.
+
+Pure: every function takes the text a tool printed (ss, ip, iptables, postconf,
+sendmail.cf) or values built from it, and returns values. Reading the host is
+readiness/host.py's job.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import typing as t
+
+from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip, port_number
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import PortOptions, daemon_socket
+
+PORTS = (25, 587, 465)
+FAMILIES = ("ipv4", "ipv6")
+ANY = {"ipv4": "0.0.0.0", "ipv6": "::"}
+LOOPBACK = {"ipv4": "127.0.0.1", "ipv6": "::1"}
+# The comment the outbound role puts on its SNAT rules.
+SNAT_TAG = "dualstack.mta outbound"
+
+# Cell results, worst last.
+PASS, SKIPPED, UNKNOWN, FAIL = "pass", "skipped", "unknown", "fail"
+_RANK = {PASS: 0, SKIPPED: 0, UNKNOWN: 1, FAIL: 2}
+
+Check = t.Dict[str, t.Any]
+
+
+def shown(key: str) -> str:
+    """A socket key as people write sockets: 192.0.2.1:25, [2001:db8::1]:25."""
+    address, port = key.split()
+    return ("[%s]:%s" if ":" in address else "%s:%s") % (address, port)
+
+
+def family_of(address: str) -> str:
+    return "ipv%d" % ipaddress.ip_address(address).version
+
+
+def socket_key(address: str, port: int) -> str:
+    """One spelling per socket, "address port", as the socket filters write it."""
+    return "%s %d" % (ipaddress.ip_address(address).compressed, port)
+
+
+# --- what listens ---------------------------------------------------------------------------
+
+
+def parse_ss(output: str) -> list[dict[str, t.Any]]:
+    """Listening TCP sockets from ``ss -ltnH``: address, port and the families each one takes.
+
+    ss writes an IPv6 wildcard socket that also takes IPv4 (IPV6_V6ONLY off) as ``*``.
+    """
+    found = []
+    for line in output.splitlines():
+        fields = line.split()
+        if len(fields) < 4 or fields[0] != "LISTEN":
+            continue
+        host, _sep, port = fields[3].rpartition(":")
+        host = host.split("%", 1)[0].strip("[]")
+        if not port.isdigit():
+            continue
+        if host in ("*", ""):
+            found.append({"address": "::", "port": int(port), "families": ["ipv4", "ipv6"]})
+            continue
+        ip = ipaddress.ip_address(host)
+        mapped = getattr(ip, "ipv4_mapped", None)
+        families = ["ipv4"] if mapped is not None or ip.version == 4 else ["ipv6"]
+        found.append({"address": ip.compressed, "port": int(port), "families": families})
+    return found
+
+
+def receiving(listening: list[dict[str, t.Any]], family: str, port: int = 25) -> list[str]:
+    """Sockets on port that take mail of family from other hosts (loopback does not count)."""
+    keys = []
+    for entry in listening:
+        if entry["port"] != port or family not in entry["families"]:
+            continue
+        ip = ipaddress.ip_address(entry["address"])
+        if not ip.is_loopback and not (getattr(ip, "ipv4_mapped", None) or ip).is_loopback:
+            keys.append(socket_key(entry["address"], port))
+    return sorted(set(keys))
+
+
+# --- what the configuration asks for --------------------------------------------------------
+
+
+def _cf_options(sendmail_cf: str, option: str) -> list[PortOptions]:
+    prefix = "O %s=" % option
+    return [PortOptions.parse(line[len(prefix):]) for line in sendmail_cf.splitlines() if line.startswith(prefix)]
+
+
+def sendmail_version(sendmail_cf: str) -> t.Optional[str]:
+    """The version sendmail.cf was built for (its ``DZ`` line)."""
+    for line in sendmail_cf.splitlines():
+        if line.startswith("DZ") and len(line) > 2:
+            return line[2:].strip()
+    return None
+
+
+def sendmail_configured(sendmail_cf: str) -> list[str]:
+    """Sockets on the mail ports that the DaemonPortOptions of sendmail.cf open."""
+    keys = []
+    for position, options in enumerate(_cf_options(sendmail_cf, "DaemonPortOptions")):
+        socket = daemon_socket(options, position)
+        if socket is None or socket.port not in PORTS:
+            continue  # host-name addresses, local sockets and other ports are not checked
+        address = socket.address if socket.address is not None else ANY["ipv6" if socket.family == "inet6" else "ipv4"]
+        keys.append(socket_key(str(address), socket.port))
+    return sorted(set(keys))
+
+
+def sendmail_pins(sendmail_cf: str) -> dict[str, str]:
+    """The source address per family that ClientPortOptions' ``Addr`` pins."""
+    pins = {}
+    for options in _cf_options(sendmail_cf, "ClientPortOptions"):
+        ip = parse_ip(options.get("A") or "")
+        if ip is not None and int(ip) != 0:
+            pins["ipv%d" % ip.version] = ip.compressed
+    return pins
+
+
+def _postfix_port(service: str) -> t.Optional[int]:
+    port = port_number(service, default=0)
+    return port if isinstance(port, int) and port in PORTS else None
+
+
+def postfix_configured(values: t.Mapping[str, str], master: str) -> list[str]:
+    """Sockets on the mail ports that postfix's smtpd services open (``postconf -M`` output)."""
+    protocols = set((values.get("inet_protocols") or "all").replace(",", " ").split())
+    families = list(FAMILIES) if "all" in protocols else [f for f in FAMILIES if f in protocols]
+    interfaces = (values.get("inet_interfaces") or "all").replace(",", " ").split()
+    keys = []
+    for line in master.splitlines():
+        fields = line.split()
+        if len(fields) < 8 or fields[1] != "inet" or fields[7] not in ("smtpd", "postscreen"):
+            continue
+        host, _sep, service = fields[0].rpartition(":")
+        port = _postfix_port(service)
+        if port is None:
+            continue
+        for item in [host] if host else interfaces:
+            item = item.strip("[]").lower()
+            if item == "all":
+                keys += [socket_key(ANY[f], port) for f in families]
+            elif item in ("loopback-only", "localhost"):
+                keys += [socket_key(LOOPBACK[f], port) for f in families]
+            else:
+                ip = parse_ip(item, sendmail_prefix=False)
+                if ip is not None and "ipv%d" % ip.version in families:
+                    keys.append(socket_key(str(ip), port))
+    return sorted(set(keys))
+
+
+# --- where mail leaves from -----------------------------------------------------------------
+
+
+def snat_sources(rules: str) -> dict[str, str]:
+    """The ``--to-source`` of SNAT rules tagged by the outbound role (``iptables -t nat -S``)."""
+    found = {}
+    for line in rules.splitlines():
+        words = line.split()
+        if "SNAT" not in words or "--to-source" not in words or SNAT_TAG not in line:
+            continue
+        target = words[words.index("--to-source") + 1]
+        target = target.split("-", 1)[0].strip("[]")
+        ip = parse_ip(target, sendmail_prefix=False)
+        if ip is not None:
+            found["ipv%d" % ip.version] = ip.compressed
+    return found
+
+
+def route_source(route_json: str) -> t.Optional[str]:
+    """The source address the kernel picks, from ``ip -j route get`` output."""
+    try:
+        routes = json.loads(route_json or "[]")
+    except ValueError:
+        return None
+    for route in routes:
+        if route.get("prefsrc"):
+            return ipaddress.ip_address(route["prefsrc"]).compressed
+    return None
+
+
+def outbound(family: str, pin: t.Optional[str], pin_by: str, snat: t.Optional[str], kernel: t.Optional[str],
+             kernel_error: str, destination: str, local: list[str], disabled: t.Optional[str] = None) -> dict[str, t.Any]:
+    """The source address mail of one family leaves from, and whether configuration and kernel agree.
+
+    ``disabled`` says why the MTA does not send this family at all.
+    """
+    sending = None if disabled else snat or pin or kernel
+    result: dict[str, t.Any] = {
+        "family": family, "destination": destination, "pinned": pin, "pinned_by": pin_by if pin else None,
+        "snat": snat, "kernel": kernel, "sending": sending, "agree": pin is None or pin == kernel,
+    }
+    local_ips = {ipaddress.ip_address(a) for a in local}
+    if disabled:
+        result.update(result=FAIL, detail=disabled, fix="set inet_protocols = all (role dualstack.mta.postfix with "
+                      "postfix_inet_protocols: all), then stop and start postfix")
+    elif kernel is None:
+        result.update(result=FAIL, detail="no %s route to %s: %s" % (family, destination, kernel_error or "no source address"),
+                      fix="give the host a global %s address and a default route (ip -%s route get %s must answer)"
+                      % (family, family[-1], destination))
+    elif pin is not None and ipaddress.ip_address(pin) not in local_ips:
+        result.update(result=FAIL, detail="%s pins %s, which is not an address of this host" % (pin_by, pin),
+                      fix="set %s to one of this host's %s addresses (%s) or remove it"
+                      % (pin_by, family, ", ".join(a for a in local if family_of(a) == family) or "none"))
+    else:
+        how = ("SNAT to %s" % snat) if snat else ("%s %s" % (pin_by, pin)) if pin else "the kernel's choice"
+        note = "" if result["agree"] else "; the kernel alone would use %s" % kernel
+        result.update(result=PASS, detail="leaves from %s (%s)%s" % (sending, how, note), fix="")
+    return result
+
+
+# --- the verdict ----------------------------------------------------------------------------
+
+
+def worst(results: t.Iterable[str]) -> str:
+    found = list(results)
+    if not found:
+        return SKIPPED
+    top = max(found, key=lambda r: _RANK[r])
+    return PASS if top == SKIPPED and PASS in found else top
+
+
+def dns_result(result: str) -> str:
+    return {"pass": PASS, "skipped": SKIPPED, "temperror": UNKNOWN}.get(result, FAIL)
+
+
+def listen_check(mta: str, family: str, configured: list[str], listening: list[dict[str, t.Any]]) -> Check:
+    sockets = receiving(listening, family)
+    if sockets:
+        return {"result": PASS, "detail": "port 25 listens on %s" % ", ".join(s.split()[0] for s in sockets), "fix": ""}
+    wanted = [k for k in configured if k.endswith(" 25") and family_of(k.split()[0]) == family
+              and not ipaddress.ip_address(k.split()[0]).is_loopback]
+    if wanted:
+        return {"result": FAIL, "detail": "configured for %s but nothing listens there" % ", ".join(map(shown, wanted)),
+                "fix": "restart %s and read its log (journalctl -u %s): the configured socket did not come up" % (mta, mta)}
+    if mta == "postfix":
+        fix = ("set inet_protocols = all and inet_interfaces = all (role dualstack.mta.postfix with "
+               "postfix_inet_protocols: all), then stop and start postfix: a reload does not apply inet_protocols")
+    elif family == "ipv4":
+        fix = ("add a daemon that takes IPv4 from other hosts: DAEMON_OPTIONS(`Family=inet, Name=MTA-v4, Port=smtp') "
+               "(dualstack.mta.sendmail_daemon name=MTA-v4 family=inet), or one inet6 daemon on :: with "
+               "net.ipv6.bindv6only=0, then rebuild sendmail.cf and restart sendmail")
+    else:
+        fix = ("add an inet6 daemon on :: for both families, DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::') "
+               "in place of the inet one (dualstack.mta.sendmail_daemon name=MTA-v6 family=inet6 addr=:: replaces=MTA-v4, "
+               "or role dualstack.mta.sendmail), then rebuild sendmail.cf and restart sendmail")
+    return {"result": FAIL, "detail": "nothing takes %s mail on port 25 from other hosts" % family, "fix": fix}
+
+
+def sockets_check(mta: str, configured: list[str], listening: list[dict[str, t.Any]]) -> Check:
+    actual = sorted({socket_key(e["address"], e["port"]) for e in listening if e["port"] in PORTS})
+    missing = [k for k in configured if k not in actual]
+    extra = [k for k in actual if k not in configured]
+    if not missing and not extra:
+        return {"result": PASS, "detail": "configuration and listening sockets agree (%s)" % (", ".join(map(shown, actual)) or "none"), "fix": ""}
+    parts = []
+    if missing:
+        parts.append("configured but not listening: %s" % ", ".join(map(shown, missing)))
+    if extra:
+        parts.append("listening but not configured: %s" % ", ".join(map(shown, extra)))
+    return {"result": FAIL, "detail": "; ".join(parts),
+            "fix": "stop and start %s so the running daemon uses its configuration (systemctl restart %s), "
+                   "then read its log if a socket is still missing" % (mta, mta)}
+
+
+def _reverse_fix(address: str, names: list[str], helo: t.Optional[str]) -> str:
+    ip = ipaddress.ip_address(address)
+    name = (names or [helo or "mail.example.com"])[0]
+    return "add %s. PTR %s. in the reverse zone (ask whoever holds %s)" % (ip.reverse_pointer, name, "the range of %s" % address)
+
+
+def dns_fix(check: str, entry: dict[str, t.Any], helo: t.Optional[str]) -> str:
+    address, result = entry["address"], entry[check]
+    rr = "A" if entry["family"] == "ipv4" else "AAAA"
+    if result["result"] == "temperror":
+        return "the DNS server did not answer from this host: check /etc/resolv.conf or the resolver option, then run again"
+    if check == "ptr":
+        return _reverse_fix(address, [], helo)
+    if check == "fcrdns":
+        names = entry["ptr"]["names"]
+        return "add %s. %s %s (or point the PTR at a name that has it)" % (names[0] if names else helo, rr, address)
+    if check == "spf":
+        domain = result.get("domain") or "the sender domain"
+        mechanism = "ip4:" if entry["family"] == "ipv4" else "ip6:"
+        return "authorise %s in the SPF record of %s: add %s%s before its all mechanism" % (address, domain, mechanism, address)
+    name = result.get("name") or helo
+    ptr_names = entry["ptr"]["names"]
+    if ptr_names and name not in ptr_names:
+        return "greet as %s (the PTR name: sendmail confDOMAIN_NAME, postfix smtp_helo_name), or make %s the PTR of %s" % (
+            ptr_names[0], name, address)
+    return "give the HELO name %s an %s record %s and make it the PTR name of %s" % (name, rr, address, address)
+
+
+def dns_checks(entries: list[dict[str, t.Any]], helo: t.Optional[str]) -> dict[str, Check]:
+    """One cell per DNS check over every sending address, worst result first."""
+    cells = {}
+    for check in ("ptr", "fcrdns", "spf", "helo"):
+        per = [(e, dns_result(e[check]["result"])) for e in entries]
+        if not per:
+            cells[check] = {"result": UNKNOWN, "detail": "no sending address to check", "fix": ""}
+            continue
+        bad = [(e, r) for e, r in per if r in (FAIL, UNKNOWN)]
+        cells[check] = {
+            "result": worst(r for _e, r in per),
+            "detail": "; ".join("%s %s: %s" % (e["address"], e[check]["result"], e[check]["reason"]) for e, _r in (bad or per)),
+            "fix": "; ".join("%s: %s" % (e["address"], dns_fix(check, e, helo)) for e, _r in bad),
+        }
+    return cells
+
+
+CHECK_LABELS = {
+    "listen_ipv4": "IPv4 in", "listen_ipv6": "IPv6 in", "sockets": "sockets",
+    "outbound_ipv4": "IPv4 out", "outbound_ipv6": "IPv6 out",
+    "ptr": "PTR", "fcrdns": "FCrDNS", "spf": "SPF", "helo": "HELO",
+}
+
+
+def verdict(checks: t.Mapping[str, Check]) -> tuple[str, list[str]]:
+    """ready / not ready / unknown, and one reason line per check that did not pass."""
+    results = [c["result"] for c in checks.values()]
+    reasons = ["%s: %s" % (CHECK_LABELS.get(name, name), c["detail"]) for name, c in checks.items() if c["result"] in (FAIL, UNKNOWN)]
+    if FAIL in results:
+        return "not ready", reasons
+    if UNKNOWN in results:
+        return "unknown", reasons
+    return "ready", reasons
+
+
+def no_mta() -> dict[str, t.Any]:
+    checks = {"mta": {"result": FAIL, "detail": "neither sendmail nor postfix is installed",
+                      "fix": "install one with role dualstack.mta.sendmail or dualstack.mta.postfix, or leave the host out of the report"}}
+    return {"mta": "none", "version": None, "verdict": "not ready", "reasons": ["MTA: neither sendmail nor postfix is installed"],
+            "checks": checks}
