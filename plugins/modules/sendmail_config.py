@@ -30,12 +30,11 @@ extends_documentation_fragment:
 options:
   listen:
     description:
-      - What to listen on, instead of O(daemons): V(all) (every address of both families on
-        port 25), a list of addresses (V(all), V(loopback), IPv4 or IPv6 literals) for port 25, or
-        a list of C({addresses, ports}) dicts, for example
-        C([{addresses: [all], ports: [smtp]}, {addresses: [loopback], ports: [submission]}]).
+      - What to listen on, instead of O(daemons). V(all) is every address of both families on
+        port 25; a list of addresses (V(all), V(loopback), IPv4 or IPv6 literals) is those on port
+        25; a list of dicts with the keys C(addresses) and C(ports) says both, as in the examples.
       - The daemons are planned from the entries the file has, matched by the sockets they bind
-        (not by name): an entry that already binds a wanted socket is kept, one of the same family
+        (not by name). An entry that already binds a wanted socket is kept, one of the same family
         on the same port is rebound keeping its modifiers and options, a commented example is
         reused, and other ports are left alone. For all addresses it plans one inet6 daemon on
         C(::) with C(net.ipv6.bindv6only=0), one wildcard per family with V(1), and IPv4 only when
@@ -181,7 +180,7 @@ EXAMPLES = r"""
       - {addresses: [198.51.100.25, "2001:db8::25"], ports: [smtp]}
       - {addresses: [loopback], ports: [submission]}
 
-- name: One inet6 daemon on :: for both families, instead of Debian's IPv4-only MTA-v4
+- name: "One inet6 daemon on :: for both families, instead of the IPv4-only MTA-v4 of Debian"
   dualstack.mta.sendmail_config:
     daemons:
       - name: MTA-v4
