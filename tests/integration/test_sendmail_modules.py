@@ -25,6 +25,7 @@ from conftest import (
 
 pytestmark = REQUIRES_SENDMAIL
 
+
 # --- idempotence, check mode, diff, backup ----------------------------------------
 
 def test_check_apply_check_apply(netns, mc):

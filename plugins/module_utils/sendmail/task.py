@@ -237,4 +237,3 @@ def run_config(module) -> None:
         document, params['daemons'], params['clients'], params['settings'], bindv6only, params['exclusive'],
         params['listen'], addresses),
         describe, params['cf_path'])
-
