@@ -37,7 +37,7 @@ sanity: venv
 	tests/sanity/run
 
 lint: collection
-	ruff check plugins tests molecule testbed/bench
+	ruff check plugins tests molecule testbed/bench.py
 	ansible-lint --profile production
 	antsibull-changelog lint
 
@@ -52,7 +52,7 @@ molecule: collection testbed
 
 # A benchmark, not a test: first and no-op converge of each role against a ping floor.
 bench: collection testbed
-	testbed/bench
+	python3 testbed/bench.py
 
 demo: collection testbed
 	ansible-playbook -i testbed/demo/inventory.yml testbed/demo/demo.yml

@@ -165,7 +165,6 @@ seealso:
   - module: dualstack.mta.sendmail_daemon
   - module: dualstack.mta.sendmail_client
   - module: dualstack.mta.sendmail_mc
-  - role: dualstack.mta.sendmail
 """
 
 EXAMPLES = r"""

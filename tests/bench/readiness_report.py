@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Benchmark, not a test: wall time of playbooks/readiness_report.yml for 1, 5 and 20 hosts.
 
 Starts up to 20 postfix hosts (systemd containers on the dual-stack test network) from one image
@@ -40,7 +39,7 @@ def sh(*args: str, check: bool = True) -> str:
 
 
 def build_image() -> None:
-    if subprocess.run(["podman", "image", "exists", IMAGE]).returncode == 0:
+    if subprocess.run(["podman", "image", "exists", IMAGE], check=False).returncode == 0:
         return
     name = PREFIX + "build"
     sh("podman", "rm", "-f", name, check=False)
