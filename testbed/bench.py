@@ -83,7 +83,7 @@ def bench(role: str, playbook: str, hosts_var: str, workdir: Path) -> dict:
         first, output = run(converge, env, '%s first converge' % role)
         first_calls = remote_calls(output, host)
         floors, noops, noop_calls = [], [], []
-        for _ in range(NOOP_RUNS):
+        for _run in range(NOOP_RUNS):
             floors.append(run(floor, env, 'ping')[0])
             elapsed, output = run(converge, env, '%s no-op converge' % role)
             noops.append(elapsed)
@@ -103,8 +103,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as workdir:
         for role, (playbook, hosts_var) in ROLES.items():
             results.append(bench(role, playbook, hosts_var, Path(workdir)))
-    print('%-9s %9s %6s %12s %12s %6s %8s' % ('role', 'first s', 'calls', 'no-op med s', 'floor med s',
-                                             'ratio', 'calls'))
+    header = ('role', 'first s', 'calls', 'no-op med s', 'floor med s', 'ratio', 'calls')
+    print('%-9s %9s %6s %12s %12s %6s %8s' % header)
     for item in results:
         print('%-9s %9.1f %6d %12.1f %12.1f %6.1f %8s' % (
             item['role'], item['first_s'], item['first_calls'], item['noop_median_s'], item['floor_median_s'],
