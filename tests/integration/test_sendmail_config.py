@@ -141,3 +141,12 @@ def test_listen_on_an_address_the_host_does_not_have_is_refused(netns, mc):
     result = run_module(netns, 'sendmail_config', path=str(mc), listen=['203.0.113.77'])
     assert result.get('failed') and '203.0.113.77' in result['msg'] and IPV4 in result['msg'], result
     assert mc.read_bytes() == original
+
+
+def test_an_entry_listed_as_it_already_is_does_not_block_the_others(netns, mc):
+    # Debian's MTA-v4 line has two blanks after a comma; restating it must not be checked as rendered.
+    result = run_module(netns, 'sendmail_config', path=str(mc), daemons=[
+        dict(name='MTA-v4', family='inet', addr='127.0.0.1', port='smtp'),
+        dict(name='MTA-v6-loopback', family='inet6', addr='::1', port='smtp')])
+    assert result['changed'] and result['changes'] == [
+        {'kind': 'daemon', 'name': 'MTA-v6-loopback', 'state': 'present'}], result

@@ -170,8 +170,9 @@ def plan_config(document: Document, daemons: list, clients: list, settings: list
     for step in removals_first:
         plan = step.run(current)
         warnings.extend(plan.warnings)
-        expected.extend(plan.expected_cf_lines)
         if plan.changed:
+            # An entry left as it was keeps its own spelling, which need not be the rendered one.
+            expected.extend(plan.expected_cf_lines)
             changes.append({'kind': step.kind, 'name': step.label, 'state': step.state})
             current = Document.parse(plan.after, document.syntax)
 

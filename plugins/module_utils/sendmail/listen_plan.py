@@ -597,6 +597,15 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
     reasons += [reason for _position, (_state, _options, reason) in sorted(decisions.items())]
     reasons += [reason for _state, _options, reason in new_entries]
 
+    # With no active entry left, sendmail would fall back to its implicit daemon on port 25.
+    had_active = any(entry.state == PRESENT for entry in entries)
+    keeps_active = any(state == PRESENT for state, _options, _reason in list(decisions.values()) + new_entries) or any(
+        entry.state == PRESENT and position not in decisions for position, entry in enumerate(entries))
+    if had_active and not keeps_active and 25 not in ports:
+        raise ListenPlanError('the plan would leave no active DAEMON_OPTIONS entry, so sendmail would fall back to '
+                              'its implicit daemon on every IPv4 address, port 25; add port 25 (smtp) to what to '
+                              'listen on, or keep a daemon with sendmail_daemons')
+
     final_options = list(final.values())
     sockets = _final_sockets(final_options, facts)
     conflicts = bind_conflicts(final_options, True if facts.bindv6only is None else facts.bindv6only)

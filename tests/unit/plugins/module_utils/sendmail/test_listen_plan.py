@@ -120,7 +120,7 @@ INTENTS = [
     [{'addresses': ['loopback'], 'ports': ['smtp']}],
     [{'addresses': ['0.0.0.0', '::1'], 'ports': [2525]}],
 ]
-REFUSALS_ALLOWED = ('no_default_msa', 'already has daemons that cannot all bind', 'bindv6only=1',
+REFUSALS_ALLOWED = ('no_default_msa', 'leave no active DAEMON_OPTIONS', 'already has daemons that cannot all bind', 'bindv6only=1',
                     'already has a daemon that cannot bind', 'IPv6 is off')
 
 
