@@ -162,3 +162,30 @@ def banner(netns, host, port=25):
     done = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', script, host, str(port)],
                           capture_output=True, text=True, timeout=30, check=False)
     return done.stdout.strip()
+
+
+@pytest.fixture
+def mounts():
+    """Mount points a test makes; unmounted afterwards, last first."""
+    made = []
+    yield made
+    for point in reversed(made):
+        subprocess.run(['umount', str(point)], capture_output=True, timeout=30, check=False)
+
+
+def fill(directory, room):
+    """Fill the file system of ``directory`` so that between ``room`` and ``room`` + 4 KiB stay free."""
+    filler = directory / 'filler'
+    with open(filler, 'wb', buffering=0) as handle:
+        try:
+            while True:
+                handle.write(b'\0' * 4096)
+        except OSError:
+            pass
+    size = os.path.getsize(filler)
+    while size > 0:
+        info = os.statvfs(directory)
+        if info.f_bavail * info.f_frsize >= room:
+            return
+        size = max(0, size - 4096)
+        os.truncate(filler, size)

@@ -25,6 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import fill
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).with_name('ansible'))
@@ -98,13 +99,6 @@ def etc(root):
     reset()
 
 
-@pytest.fixture
-def mounts():
-    """Mount points made by a test, unmounted (and un-chattr'd) afterwards."""
-    made = []
-    yield made
-    for point in reversed(made):
-        subprocess.run(['umount', str(point)], capture_output=True, timeout=30, check=False)
 
 
 def run_module(root, netns=None, check=False, diff=False, timeout=120, **args):
@@ -185,19 +179,6 @@ def test_a_symlinked_main_cf_stays_a_link_and_its_target_changes(root, etc):
 
 # --- a full disk, a read-only mount, an immutable file ---------------------------------------
 
-def fill(directory, room):
-    """Fill the file system of ``directory`` so that about ``room`` bytes stay free."""
-    filler = directory / 'filler'
-    with open(filler, 'wb', buffering=0) as handle:
-        try:
-            while True:
-                handle.write(b'\0' * 4096)
-        except OSError:
-            pass
-    for size in range(os.path.getsize(filler), -1, -4096):
-        os.truncate(filler, size)
-        if os.statvfs(directory).f_bavail * os.statvfs(directory).f_frsize >= room:
-            return
 
 
 def small_tmpfs(etc, mounts):

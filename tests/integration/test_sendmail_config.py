@@ -150,3 +150,11 @@ def test_an_entry_listed_as_it_already_is_does_not_block_the_others(netns, mc):
         dict(name='MTA-v6-loopback', family='inet6', addr='::1', port='smtp')])
     assert result['changed'] and result['changes'] == [
         {'kind': 'daemon', 'name': 'MTA-v6-loopback', 'state': 'present'}], result
+
+
+def test_a_setting_listed_twice_is_refused_even_with_other_values(netns, mc):
+    original = mc.read_bytes()
+    result = run_module(netns, 'sendmail_config', path=str(mc), settings=[
+        dict(define='confLOG_LEVEL', value='9'), dict(define='confLOG_LEVEL', value='12')])
+    assert result.get('failed') and 'setting define confLOG_LEVEL is listed twice' in result['msg'], result
+    assert mc.read_bytes() == original

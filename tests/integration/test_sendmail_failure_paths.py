@@ -23,21 +23,13 @@ from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
-ANSIBLE = str(Path(sys.executable).with_name('ansible'))
-DEBIAN_MC = Path('/etc/mail/sendmail.mc')
-CF_M4 = Path('/usr/share/sendmail/cf/m4/cf.m4')
-M4 = shutil.which('m4')
-SENDMAIL = shutil.which('sendmail', path='/usr/sbin:/usr/lib:' + os.environ.get('PATH', ''))
+from conftest import ANSIBLE, DEBIAN_MC, M4, REPO, REQUIRES_SENDMAIL, fill
+
 COLLECTIONS = REPO / '.cache' / 'collections'
 IPV6 = '2001:db8:25::10'
 TASK = dict(name='MTA-v6', family='inet6', addr=IPV6, port='smtp')
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason='needs root for mounts, chattr and namespaces'),
-    pytest.mark.skipif(not (SENDMAIL and M4 and CF_M4.exists() and DEBIAN_MC.exists()),
-                       reason='needs m4, sendmail-bin and sendmail-cf (Debian packages) with /etc/mail/sendmail.mc'),
-]
+pytestmark = REQUIRES_SENDMAIL
 
 
 def module_command(module, args):
@@ -74,12 +66,6 @@ def build_cf(mc_path):
     return done.stdout
 
 
-@pytest.fixture
-def mounts():
-    made = []
-    yield made
-    for point in reversed(made):
-        subprocess.run(['umount', str(point)], capture_output=True, timeout=30, check=False)
 
 
 @pytest.fixture
@@ -90,22 +76,6 @@ def mail_dir(tmp_path):
     return directory
 
 
-def fill(directory, room):
-    """Fill the file system of ``directory`` so that between ``room`` and ``room`` + 4 KiB stay free."""
-    filler = directory / 'filler'
-    with open(filler, 'wb', buffering=0) as handle:
-        try:
-            while True:
-                handle.write(b'\0' * 4096)
-        except OSError:
-            pass
-    size = os.path.getsize(filler)
-    while size > 0:
-        info = os.statvfs(directory)
-        if info.f_bavail * info.f_frsize >= room:
-            return
-        size = max(0, size - 4096)
-        os.truncate(filler, size)
 
 
 @pytest.fixture

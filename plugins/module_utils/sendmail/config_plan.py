@@ -86,7 +86,8 @@ def setting_label(entry: dict) -> str:
 @dataclass(frozen=True)
 class Step:
     kind: str    # daemon, client or setting
-    label: str   # what the step is about, for the user
+    label: str     # what the step is about, for the user
+    identity: str  # what makes two steps the same entry
     state: str
     run: Callable[[Document], Plan]
 
@@ -113,14 +114,14 @@ def _port_step(kind: str, entry: dict, bindv6only: Optional[bool]) -> Step:
         raise RefusedChange('every %s entry needs a name' % PORT_KINDS[kind])
     state = entry.get('state') or PRESENT
     changes = port_changes(entry)
-    return Step(PORT_KINDS[kind], name, state, lambda document: ensure_port_entry(
+    return Step(PORT_KINDS[kind], name, name, state, lambda document: ensure_port_entry(
         document, kind, name, state, changes, bindv6only, check_result=False))
 
 
 def _refuse_duplicates(steps: list) -> None:
     seen = set()
     for step in steps:
-        key = (step.kind, step.label if step.kind != 'setting' else step.label.split('=')[0])
+        key = (step.kind, step.identity)
         if key in seen:
             raise RefusedChange('%s %s is listed twice; list each entry once' % key)
         seen.add(key)
@@ -156,7 +157,8 @@ def plan_config(document: Document, daemons: list, clients: list, settings: list
         daemons, reasons = listen_plan.daemons, tuple(listen_plan.reasons)
     steps = ([_port_step(DAEMON, entry, bindv6only) for entry in daemons]
              + [_port_step(CLIENT, entry, bindv6only) for entry in clients]
-             + [Step('setting', setting_label(entry), entry.get('state') or PRESENT, setting_step(entry))
+             + [Step('setting', setting_label(entry), '%s %s' % (setting_kind(entry), entry[setting_kind(entry)]),
+                     entry.get('state') or PRESENT, setting_step(entry))
                 for entry in settings])
     _refuse_duplicates(steps)
     if exclusive:
