@@ -99,8 +99,6 @@ def etc(root):
     reset()
 
 
-
-
 def run_module(root, netns=None, check=False, diff=False, timeout=120, **args):
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
     env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO / '.cache' / 'collections'))
@@ -178,7 +176,6 @@ def test_a_symlinked_main_cf_stays_a_link_and_its_target_changes(root, etc):
 
 
 # --- a full disk, a read-only mount, an immutable file ---------------------------------------
-
 
 
 def small_tmpfs(etc, mounts):

@@ -66,16 +66,12 @@ def build_cf(mc_path):
     return done.stdout
 
 
-
-
 @pytest.fixture
 def mail_dir(tmp_path):
     directory = tmp_path / 'mail'
     directory.mkdir()
     shutil.copyfile(DEBIAN_MC, directory / 'sendmail.mc')
     return directory
-
-
 
 
 @pytest.fixture
