@@ -1,8 +1,13 @@
-"""sendmail with one inet6 daemon on :: answers on both families and delivers over IPv6."""
+"""sendmail with one inet6 daemon on :: answers on both families and delivers over IPv6.
+
+sd-mx1 started from Debian's stock sendmail.mc, sd-mx2 from a Red Hat-style one (prepare.yml);
+both run the role's defaults, so every test over both hosts covers both layouts.
+"""
 
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -35,6 +40,39 @@ def test_banner_from_the_other_host(host_named, addresses, smtp_banner):
 def test_mail_over_ipv6_arrives(host_named, addresses, sendmail_literal, deliver):
     source = addresses("sd-mx1")["inet6"][0]
     target = addresses("sd-mx2")["inet6"][0]
+    message = deliver(host_named("sd-mx1"), host_named("sd-mx2"), f"root@[{sendmail_literal(target)}]")
+    assert f"[{sendmail_literal(source)}]" in message, message
+
+
+def _daemon_lines(text, prefix):
+    """The DAEMON_OPTIONS arguments of the lines that start with prefix, keys as written."""
+    return [match.group(1) for match in re.finditer(
+        r"^" + prefix + r"DAEMON_OPTIONS\(`([^']*)'\)", text, re.MULTILINE)]
+
+
+def test_red_hat_layout_is_planned_by_what_it_binds(host_named):
+    """Red Hat's MTA (IPv4 loopback) goes; its commented IPv6 example becomes the one daemon on ::."""
+    mc = host_named("sd-mx2").file("/etc/mail/sendmail.mc").content_string
+    active = _daemon_lines(mc, "")
+    assert len(active) == 1, active
+    keys = {key.strip().lower(): value.strip() for key, value in
+            (item.split("=", 1) for item in active[0].split(","))}
+    assert keys["name"] == "MTA-v6" and keys["family"] == "inet6" and keys["addr"] == "::", keys
+    assert keys["port"] in ("smtp", "25"), keys
+    commented = _daemon_lines(mc, "dnl ")
+    assert "Port=smtp,Addr=127.0.0.1, Name=MTA" in commented, commented
+    # The examples for the ports the default does not mention stay as Red Hat ships them.
+    assert "Port=submission, Name=MSA, M=Ea" in commented, commented
+    assert "Port=smtps, Name=TLSMTA, M=s" in commented, commented
+    cf = host_named("sd-mx2").file("/etc/mail/sendmail.cf").content_string
+    assert re.findall(r"^O DaemonPortOptions=.*$", cf, re.MULTILINE) == [
+        "O DaemonPortOptions=" + active[0]], cf
+
+
+def test_mail_over_ipv4_arrives_at_the_red_hat_layout(host_named, addresses, sendmail_literal, deliver):
+    """The IPv4 loopback daemon it started with is gone; IPv4 from the network is served by ::."""
+    source = addresses("sd-mx1")["inet"][0]
+    target = addresses("sd-mx2")["inet"][0]
     message = deliver(host_named("sd-mx1"), host_named("sd-mx2"), f"root@[{sendmail_literal(target)}]")
     assert f"[{sendmail_literal(source)}]" in message, message
 
