@@ -37,6 +37,9 @@ def test_banner_from_the_other_host(host_named, addresses, smtp_banner):
         assert banner.startswith("220 mx2.example.test"), (address, banner)
 
 
+# sd-mx2 receives it on the daemon the planner made from Red Hat's layout. There is no IPv4
+# counterpart: Red Hat's file sets confDONT_PROBE_INTERFACES, so sendmail there does not count
+# its IPv4 literal as local and refuses root@[198.51.100.x] as relaying, whatever it listens on.
 def test_mail_over_ipv6_arrives(host_named, addresses, sendmail_literal, deliver):
     source = addresses("sd-mx1")["inet6"][0]
     target = addresses("sd-mx2")["inet6"][0]
@@ -44,37 +47,35 @@ def test_mail_over_ipv6_arrives(host_named, addresses, sendmail_literal, deliver
     assert f"[{sendmail_literal(source)}]" in message, message
 
 
-def _daemon_lines(text, prefix):
-    """The DAEMON_OPTIONS arguments of the lines that start with prefix, keys as written."""
-    return [match.group(1) for match in re.finditer(
-        r"^" + prefix + r"DAEMON_OPTIONS\(`([^']*)'\)", text, re.MULTILINE)]
+def _daemons(text, prefix):
+    """The DAEMON_OPTIONS of the lines that start with prefix, as {key: value} (keys lower case).
+
+    The module writes what it changes with its own quoting and spacing, so entries compare by key.
+    """
+    found = []
+    for match in re.finditer(r"^" + prefix + r"DAEMON_OPTIONS\(`+([^`']*)'+\)", text, re.MULTILINE):
+        found.append(_keys(match.group(1)))
+    return found
+
+
+def _keys(options):
+    return {key.strip().lower(): value.strip() for key, value in
+            (item.split("=", 1) for item in options.split(","))}
 
 
 def test_red_hat_layout_is_planned_by_what_it_binds(host_named):
     """Red Hat's MTA (IPv4 loopback) goes; its commented IPv6 example becomes the one daemon on ::."""
     mc = host_named("sd-mx2").file("/etc/mail/sendmail.mc").content_string
-    active = _daemon_lines(mc, "")
-    assert len(active) == 1, active
-    keys = {key.strip().lower(): value.strip() for key, value in
-            (item.split("=", 1) for item in active[0].split(","))}
-    assert keys["name"] == "MTA-v6" and keys["family"] == "inet6" and keys["addr"] == "::", keys
-    assert keys["port"] in ("smtp", "25"), keys
-    commented = _daemon_lines(mc, "dnl ")
-    assert "Port=smtp,Addr=127.0.0.1, Name=MTA" in commented, commented
+    active = _daemons(mc, "")
+    assert active == [{"port": "smtp", "addr": "::", "name": "MTA-v6", "family": "inet6"}], active
+    commented = _daemons(mc, "dnl ")
+    assert {"port": "smtp", "addr": "127.0.0.1", "name": "MTA"} in commented, commented
     # The examples for the ports the default does not mention stay as Red Hat ships them.
-    assert "Port=submission, Name=MSA, M=Ea" in commented, commented
-    assert "Port=smtps, Name=TLSMTA, M=s" in commented, commented
+    assert {"port": "submission", "name": "MSA", "m": "Ea"} in commented, commented
+    assert {"port": "smtps", "name": "TLSMTA", "m": "s"} in commented, commented
     cf = host_named("sd-mx2").file("/etc/mail/sendmail.cf").content_string
-    assert re.findall(r"^O DaemonPortOptions=.*$", cf, re.MULTILINE) == [
-        "O DaemonPortOptions=" + active[0]], cf
-
-
-def test_mail_over_ipv4_arrives_at_the_red_hat_layout(host_named, addresses, sendmail_literal, deliver):
-    """The IPv4 loopback daemon it started with is gone; IPv4 from the network is served by ::."""
-    source = addresses("sd-mx1")["inet"][0]
-    target = addresses("sd-mx2")["inet"][0]
-    message = deliver(host_named("sd-mx1"), host_named("sd-mx2"), f"root@[{sendmail_literal(target)}]")
-    assert f"[{sendmail_literal(source)}]" in message, message
+    built = [_keys(line) for line in re.findall(r"^O DaemonPortOptions=(.*)$", cf, re.MULTILINE)]
+    assert built == active, built
 
 
 # sd-mx2 runs without SYS_PTRACE, as an unprivileged container: the restart must still replace the daemon.
