@@ -6,14 +6,16 @@ which serves example.test and the reverse zones of the host's own two addresses,
 check runs its full course (PTR, FCrDNS, SPF, HELO all pass) without a query leaving the host:
 every row must read "ready", or the run does not count.
 
-Prints per size the wall time of each run of ansible-playbook (one fork per host), its median,
-wall(largest)/wall(1), the load average before each run (other work on the machine shares its
-cores) and the controller's memory: the peak RSS of the ansible-playbook process itself and the
-peak of the summed PSS of its whole process tree (forks and podman exec clients), sampled every
-0.1 s. The hosts are removed at the end. Run from the checkout with the Makefile's environment, as
+The sizes take turns (1, 5, 20, 1, 5, 20, ...), so that a change in the machine's load falls on
+all of them. Prints per size the wall time of each run of ansible-playbook (one fork per host
+unless --forks), its median, the CPU time of the controller's processes (ansible-playbook, its
+forks and the podman clients they start; not the module inside the container), the load average
+before each run (other work on the machine shares its cores), the peak RSS of the
+ansible-playbook process itself and the peak of the summed PSS of its whole process tree,
+sampled every 0.1 s; then wall(largest)/wall(1). The hosts are removed at the end. Run from the checkout with the Makefile's environment, as
 root, after `make testbed`:
 
-    flock /tmp/molecule-bench.lock python3 tests/bench/readiness_report.py [--sizes 1 5 20] [--runs 3]
+    flock /tmp/molecule-bench.lock python3 tests/bench/readiness_report.py [--sizes 1 5 20] [--runs 5] [--forks N]
 """
 
 from __future__ import annotations
@@ -22,12 +24,14 @@ import argparse
 import json
 import os
 import pathlib
+import resource
 import statistics
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+import typing as t
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 BASE = os.environ.get("DUALSTACK_TESTBED_IMAGE", "localhost/dualstack-testbed:bookworm")
@@ -107,8 +111,16 @@ def start(names: list[str]) -> None:
         sh("podman", "run", "-d", "--name", name, "--hostname", "%s.%s" % (name, DOMAIN), "--network", NETWORK,
            "--systemd=always", "--cap-add", "NET_ADMIN,NET_RAW", IMAGE, "/sbin/init")
     for name in names:
-        sh("podman", "exec", name, "systemctl", "is-system-running", "--wait", check=False)
+        state = sh("podman", "exec", name, "timeout", "120", "systemctl", "is-system-running", "--wait", check=False).strip()
+        if state not in ("running", "degraded"):
+            sys.exit("%s: systemd did not finish starting (%s). With many systemd containers on one machine the "
+                     "usual cause is fs.inotify.max_user_instances (now %s): raise it, e.g. "
+                     "sysctl -w fs.inotify.max_user_instances=1024" % (name, state or "no answer", _inotify_limit()))
         sh("podman", "exec", "-i", name, "bash", stdin=zones(name, *addresses(name)))
+
+
+def _inotify_limit() -> str:
+    return pathlib.Path("/proc/sys/fs/inotify/max_user_instances").read_text().strip()
 
 
 def _tree(root: int) -> list[int]:
@@ -153,54 +165,62 @@ class Sampler(threading.Thread):
             self.done.wait(0.1)
 
 
-def run_report(names: list[str], workdir: pathlib.Path) -> tuple[float, dict, Sampler]:
+def run_report(names: list[str], forks: int, workdir: pathlib.Path) -> dict[str, t.Any]:
     inventory = workdir / "inventory.json"
     inventory.write_text(json.dumps({"all": {
         "hosts": {n: {"ansible_connection": "containers.podman.podman", "ansible_python_interpreter": "/usr/bin/python3"}
                   for n in names},
         "vars": {"readiness_report_resolver": ["127.0.0.1"], "readiness_report_dir": str(workdir / "out")}}}))
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run = {"load": load()}
     started = time.monotonic()
-    process = subprocess.Popen(["ansible-playbook", "-i", str(inventory), "-f", str(len(names)),
+    process = subprocess.Popen(["ansible-playbook", "-i", str(inventory), "-f", str(forks),
                                 str(ROOT / "playbooks" / "readiness_report.yml")], stdout=subprocess.DEVNULL)
     sampler = Sampler(process.pid)
     sampler.start()
     if process.wait() != 0:
         sys.exit("ansible-playbook failed (rc=%d)" % process.returncode)
-    wall = time.monotonic() - started
+    run["wall"] = time.monotonic() - started
     sampler.done.set()
     sampler.join()
-    return wall, json.loads((workdir / "out" / "readiness.json").read_text()), sampler
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    run["cpu"] = after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime
+    run["hwm"], run["pss"] = sampler.root_hwm, sampler.tree_pss
+    doc = json.loads((workdir / "out" / "readiness.json").read_text())
+    if len(doc["hosts"]) != len(names) or any(r["verdict"] != "ready" for r in doc["hosts"]):
+        sys.exit("not every host read as ready: %s" % json.dumps(doc["hosts"][:2], indent=1)[:3000])
+    return run
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1, 5, 20])
-    parser.add_argument("--runs", type=int, default=3)
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--forks", type=int, help="forks for every size (default: one per host)")
     parser.add_argument("--keep", action="store_true", help="leave the hosts running")
     args = parser.parse_args()
     build_image()
     names = ["%s%02d" % (PREFIX, i) for i in range(1, max(args.sizes) + 1)]
-    medians = {}
+    runs: dict[int, list[dict[str, t.Any]]] = {size: [] for size in args.sizes}
     try:
         start(names)
         with tempfile.TemporaryDirectory() as tmp:
-            for size in args.sizes:
-                walls, loads, hwm, pss = [], [], 0, 0
-                for _run in range(args.runs):
-                    loads.append(load())
-                    wall, doc, sampler = run_report(names[:size], pathlib.Path(tmp))
-                    if len(doc["hosts"]) != size or any(r["verdict"] != "ready" for r in doc["hosts"]):
-                        sys.exit("not every host read as ready: %s" % json.dumps(doc["hosts"][:2], indent=1)[:3000])
-                    walls.append(wall)
-                    hwm, pss = max(hwm, sampler.root_hwm), max(pss, sampler.tree_pss)
-                medians[size] = statistics.median(walls)
-                print("hosts=%-3d wall median %5.1f s  runs %s  load before each %s  ansible-playbook peak RSS %d MiB"
-                      "  tree peak PSS %d MiB" % (size, medians[size], " ".join("%.1f" % w for w in walls),
-                                                  " | ".join(loads), hwm // 1024, pss // 1024), flush=True)
+            # Sizes take turns, so that a change in the machine's load falls on every size alike.
+            for _round in range(args.runs):
+                for size in args.sizes:
+                    runs[size].append(run_report(names[:size], args.forks or size, pathlib.Path(tmp)))
     finally:
         if not args.keep:
             for name in names:
                 sh("podman", "rm", "-f", "-t", "0", name, check=False)
+    medians = {}
+    for size, done in runs.items():
+        medians[size] = statistics.median(r["wall"] for r in done)
+        print("hosts=%d forks=%d: wall median %.1f s (runs %s); controller CPU median %.1f s; load (1/5/15 min) "
+              "before each run: %s; ansible-playbook peak RSS %d MiB; process tree peak PSS %d MiB"
+              % (size, args.forks or size, medians[size], " ".join("%.1f" % r["wall"] for r in done),
+                 statistics.median(r["cpu"] for r in done), " | ".join(r["load"] for r in done),
+                 max(r["hwm"] for r in done) // 1024, max(r["pss"] for r in done) // 1024))
     if 1 in medians and max(medians) != 1:
         print("wall(%d)/wall(1) = %.2f" % (max(medians), medians[max(medians)] / medians[1]))
     return 0
