@@ -12,7 +12,9 @@ unless --forks), its median, the CPU time of the controller's processes (ansible
 forks and the podman clients they start; not the module inside the container), the load average
 before each run (other work on the machine shares its cores), the peak RSS of the
 ansible-playbook process itself and the peak of the summed PSS of its whole process tree,
-sampled every 0.1 s; then wall(largest)/wall(1). The hosts are removed at the end. Run from the checkout with the Makefile's environment, as
+sampled every 0.1 s; and the floor, ``ansible -m ping`` on the same hosts with the same forks
+right after each run (the least any play costs through this connection). Then wall(largest)/wall(1)
+for the report and for the floor. The hosts are removed at the end. Run from the checkout with the Makefile's environment, as
 root, after `make testbed`:
 
     flock /tmp/molecule-bench.lock python3 tests/bench/readiness_report.py [--sizes 1 5 20] [--runs 5] [--forks N]
@@ -189,6 +191,11 @@ def run_report(names: list[str], forks: int, workdir: pathlib.Path) -> dict[str,
     doc = json.loads((workdir / "out" / "readiness.json").read_text())
     if len(doc["hosts"]) != len(names) or any(r["verdict"] != "ready" for r in doc["hosts"]):
         sys.exit("not every host read as ready: %s" % json.dumps(doc["hosts"][:2], indent=1)[:3000])
+    # The floor: one ping module on the same hosts with the same forks, the least a play can cost.
+    started = time.monotonic()
+    subprocess.run(["ansible", "all", "-i", str(inventory), "-f", str(forks), "-m", "ansible.builtin.ping"],
+                   check=True, stdout=subprocess.DEVNULL)
+    run["floor"] = time.monotonic() - started
     return run
 
 
@@ -213,16 +220,18 @@ def main() -> int:
         if not args.keep:
             for name in names:
                 sh("podman", "rm", "-f", "-t", "0", name, check=False)
-    medians = {}
+    medians, floors = {}, {}
     for size, done in runs.items():
         medians[size] = statistics.median(r["wall"] for r in done)
-        print("hosts=%d forks=%d: wall median %.1f s (runs %s); controller CPU median %.1f s; load (1/5/15 min) "
-              "before each run: %s; ansible-playbook peak RSS %d MiB; process tree peak PSS %d MiB"
-              % (size, args.forks or size, medians[size], " ".join("%.1f" % r["wall"] for r in done),
+        floors[size] = statistics.median(r["floor"] for r in done)
+        print("hosts=%d forks=%d: wall median %.1f s (runs %s); ping floor median %.1f s; controller CPU median %.1f s; "
+              "load (1/5/15 min) before each run: %s; ansible-playbook peak RSS %d MiB; process tree peak PSS %d MiB"
+              % (size, args.forks or size, medians[size], " ".join("%.1f" % r["wall"] for r in done), floors[size],
                  statistics.median(r["cpu"] for r in done), " | ".join(r["load"] for r in done),
                  max(r["hwm"] for r in done) // 1024, max(r["pss"] for r in done) // 1024))
     if 1 in medians and max(medians) != 1:
-        print("wall(%d)/wall(1) = %.2f" % (max(medians), medians[max(medians)] / medians[1]))
+        print("wall(%d)/wall(1) = %.2f; the ping floor's ratio: %.2f"
+              % (max(medians), medians[max(medians)] / medians[1], floors[max(floors)] / floors[1]))
     return 0
 
 
