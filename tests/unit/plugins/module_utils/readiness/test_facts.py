@@ -27,6 +27,7 @@ O DaemonPortOptions=Family=local, Name=LOCAL, Addr=/run/sm.sock
 O ClientPortOptions=Family=inet6, Name=OUT-v6, Addr=2001:db8:25::7
 """
 
+
 def test_ss_wildcard_star_takes_both_families_and_brackets_take_ipv6_only():
     listening = facts.parse_ss(SS_SENDMAIL + SS_POSTFIX_BOTH)
     assert {"address": "::", "port": 25, "families": ["ipv4", "ipv6"]} in listening
