@@ -53,9 +53,11 @@ def sendmail_sockets(daemons: list[dict[str, t.Any]]) -> list[str]:
     return sorted(set(keys))
 
 
-def postfix_sockets(inet_interfaces: str, inet_protocols: str, port: t.Union[int, str] = 25) -> list[str]:
-    """Sockets postfix's smtpd opens for inet_interfaces and inet_protocols."""
-    return interface_sockets(str(inet_interfaces), str(inet_protocols), _port(port))
+def postfix_sockets(inet_interfaces: t.Optional[str], inet_protocols: t.Optional[str],
+                    port: t.Union[int, str] = 25) -> list[str]:
+    """Sockets postfix's smtpd opens for inet_interfaces and inet_protocols (empty: postfix's default, all)."""
+    return interface_sockets(None if inet_interfaces is None else str(inet_interfaces),
+                             None if inet_protocols is None else str(inet_protocols), _port(port))
 
 
 def _ss_socket(line: str) -> str:
