@@ -11,19 +11,10 @@ import ipaddress
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_PORTS
+from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_PORTS, socket_key
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix.sockets import interface_sockets
+
 ANY = {'inet': '0.0.0.0', 'inet6': '::'}
-
-
-def socket_key(address: str, port: t.Union[int, str]) -> str:
-    """One spelling per socket: the compressed address, brackets and zone dropped.
-
-    ss shows an IPv6 socket on :: that also takes IPv4 (IPV6_V6ONLY off) as ``*``.
-    """
-    address = str(address).strip('[]').split('%', maxsplit=1)[0]
-    if address in ('*', ''):
-        address = '::'
-    return f'{ipaddress.ip_address(address).compressed} {int(port)}'
 
 
 def _port(value: t.Union[int, str, None]) -> int:
@@ -62,24 +53,11 @@ def sendmail_sockets(daemons: list[dict[str, t.Any]]) -> list[str]:
     return sorted(set(keys))
 
 
-def postfix_sockets(inet_interfaces: str, inet_protocols: str, port: t.Union[int, str] = 25) -> list[str]:
-    """Sockets postfix's smtpd opens for inet_interfaces and inet_protocols."""
-    protocols = {p for p in str(inet_protocols).replace(',', ' ').split() if p}
-    if 'all' in protocols:
-        protocols = {'ipv4', 'ipv6'}
-    families = [f for f, p in (('inet', 'ipv4'), ('inet6', 'ipv6')) if p in protocols]
-    keys = []
-    for item in str(inet_interfaces).replace(',', ' ').split():
-        item = item.lower()
-        if item == 'all':
-            keys += [socket_key(ANY[f], port) for f in families]
-        elif item in ('loopback-only', 'localhost'):
-            keys += [socket_key({'inet': '127.0.0.1', 'inet6': '::1'}[f], port) for f in families]
-        else:
-            address = _literal(item.strip('[]'))
-            if address is not None:
-                keys.append(socket_key(address, port))
-    return sorted(set(keys))
+def postfix_sockets(inet_interfaces: t.Optional[str], inet_protocols: t.Optional[str],
+                    port: t.Union[int, str] = 25) -> list[str]:
+    """Sockets postfix's smtpd opens for inet_interfaces and inet_protocols (empty: postfix's default, all)."""
+    return interface_sockets(None if inet_interfaces is None else str(inet_interfaces),
+                             None if inet_protocols is None else str(inet_protocols), _port(port))
 
 
 def _ss_socket(line: str) -> str:

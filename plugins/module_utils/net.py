@@ -29,6 +29,17 @@ _IPV6_CHARACTERS = re.compile(r'[0-9A-Fa-f:.]+')
 _IPV4_CHARACTERS = re.compile(r'[0-9.]+')
 
 
+def socket_key(address: str, port: Union[int, str]) -> str:
+    """One spelling per TCP socket, ``address port``: the compressed address, brackets and zone dropped.
+
+    ss writes an IPv6 socket on :: that also takes IPv4 (IPV6_V6ONLY off) as ``*``.
+    """
+    text = str(address).strip('[]').split('%', maxsplit=1)[0]
+    if text in ('*', ''):
+        text = '::'
+    return '%s %d' % (ipaddress.ip_address(text).compressed, int(port))
+
+
 def is_host_name(text: str) -> bool:
     """A syntactically valid host name that cannot be mistaken for an IPv4 literal."""
     return bool(HOST_NAME.fullmatch(text)) and not _IPV4_CHARACTERS.fullmatch(text)

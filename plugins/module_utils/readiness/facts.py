@@ -16,13 +16,12 @@ import ipaddress
 import json
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip, port_number
+from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip, socket_key
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import PortOptions, daemon_socket
 
 PORTS = (25, 587, 465)
 FAMILIES = ("ipv4", "ipv6")
 ANY = {"ipv4": "0.0.0.0", "ipv6": "::"}
-LOOPBACK = {"ipv4": "127.0.0.1", "ipv6": "::1"}
 # The comment the outbound role puts on its SNAT rules.
 SNAT_TAG = "dualstack.mta outbound"
 
@@ -41,11 +40,6 @@ def shown(key: str) -> str:
 
 def family_of(address: str) -> str:
     return "ipv%d" % ipaddress.ip_address(address).version
-
-
-def socket_key(address: str, port: int) -> str:
-    """One spelling per socket, "address port", as the socket filters write it."""
-    return "%s %d" % (ipaddress.ip_address(address).compressed, port)
 
 
 # --- what listens ---------------------------------------------------------------------------
@@ -123,38 +117,6 @@ def sendmail_pins(sendmail_cf: str) -> dict[str, str]:
         if ip is not None and int(ip) != 0:
             pins["ipv%d" % ip.version] = ip.compressed
     return pins
-
-
-def _postfix_port(service: str) -> t.Optional[int]:
-    port = port_number(service, default=0)
-    return port if isinstance(port, int) and port in PORTS else None
-
-
-def postfix_configured(values: t.Mapping[str, str], master: str) -> list[str]:
-    """Sockets on the mail ports that postfix's smtpd services open (``postconf -M`` output)."""
-    protocols = set((values.get("inet_protocols") or "all").replace(",", " ").split())
-    families = list(FAMILIES) if "all" in protocols else [f for f in FAMILIES if f in protocols]
-    interfaces = (values.get("inet_interfaces") or "all").replace(",", " ").split()
-    keys = []
-    for line in master.splitlines():
-        fields = line.split()
-        if len(fields) < 8 or fields[1] != "inet" or fields[7] not in ("smtpd", "postscreen"):
-            continue
-        host, _sep, service = fields[0].rpartition(":")
-        port = _postfix_port(service)
-        if port is None:
-            continue
-        for item in [host] if host else interfaces:
-            item = item.strip("[]").lower()
-            if item == "all":
-                keys += [socket_key(ANY[f], port) for f in families]
-            elif item in ("loopback-only", "localhost"):
-                keys += [socket_key(LOOPBACK[f], port) for f in families]
-            else:
-                ip = parse_ip(item, sendmail_prefix=False)
-                if ip is not None and "ipv%d" % ip.version in families:
-                    keys.append(socket_key(str(ip), port))
-    return sorted(set(keys))
 
 
 # --- where mail leaves from -----------------------------------------------------------------

@@ -14,6 +14,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import HA
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import check_address, host_addresses
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns_host import read_settings
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import families, parse_postconf
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix.sockets import smtpd_sockets
 from ansible_collections.dualstack.mta.plugins.module_utils.readiness import facts
 
 SENDMAIL_CF = "/etc/mail/sendmail.cf"
@@ -65,7 +66,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         values = parse_postconf(out)
         _rc, master, _err = _out(module, [postconf, "-M"])
         version = values.get("mail_version")
-        configured = facts.postfix_configured(values, master)
+        configured = smtpd_sockets(values.get("inet_interfaces"), values.get("inet_protocols"), master, facts.PORTS)
         pins = {f: values[p].strip("[]") for f, p in (("ipv4", "smtp_bind_address"), ("ipv6", "smtp_bind_address6"))
                 if values.get(p)}
         pin_by = {"ipv4": "smtp_bind_address", "ipv6": "smtp_bind_address6"}

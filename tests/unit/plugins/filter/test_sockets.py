@@ -48,9 +48,17 @@ def test_sendmail_unknown_port_is_an_error():
     ('all', 'ipv4', ['0.0.0.0 25']),
     ('loopback-only', 'ipv4, ipv6', ['127.0.0.1 25', '::1 25']),
     ('198.51.100.7, [2001:db8:25::7]', 'all', ['198.51.100.7 25', '2001:db8:25::7 25']),
+    ('198.51.100.7, [2001:db8:25::7]', 'ipv4', ['198.51.100.7 25']),  # postfix opens no IPv6 socket
+    (None, None, ['0.0.0.0 25', ':: 25']),  # unset: postfix's defaults
 ])
 def test_postfix_sockets(interfaces, protocols, expected):
     assert postfix_sockets(interfaces, protocols) == expected
+
+
+def test_postfix_sockets_on_another_port():
+    assert postfix_sockets('all', 'ipv6', 'submission') == [':: 587']
+    with pytest.raises(AnsibleFilterError, match='unknown port'):
+        postfix_sockets('all', 'all', 'nosuch')
 
 
 def test_listening_sockets_from_listen_ports_facts():

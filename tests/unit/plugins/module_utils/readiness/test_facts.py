@@ -27,13 +27,6 @@ O DaemonPortOptions=Family=local, Name=LOCAL, Addr=/run/sm.sock
 O ClientPortOptions=Family=inet6, Name=OUT-v6, Addr=2001:db8:25::7
 """
 
-MASTER = """\
-smtp       inet  n       -       y       -       -       smtpd
-submission inet  n       -       y       -       -       smtpd
-127.0.0.1:10025 inet n   -       y       -       -       smtpd
-pickup     unix  n       -       y       60      1       pickup
-"""
-
 
 def test_ss_wildcard_star_takes_both_families_and_brackets_take_ipv6_only():
     listening = facts.parse_ss(SS_SENDMAIL + SS_POSTFIX_BOTH)
@@ -57,17 +50,6 @@ def test_sendmail_cf_gives_version_sockets_on_mail_ports_and_pins():
     assert facts.sendmail_version(SENDMAIL_CF) == "8.17.1.9"
     assert facts.sendmail_configured(SENDMAIL_CF) == ["127.0.0.1 587", ":: 25"]
     assert facts.sendmail_pins(SENDMAIL_CF) == {"ipv6": "2001:db8:25::7"}
-
-
-@pytest.mark.parametrize("values, expected", [
-    ({"inet_protocols": "all", "inet_interfaces": "all"}, ["0.0.0.0 25", "0.0.0.0 587", ":: 25", ":: 587"]),
-    ({"inet_protocols": "ipv4", "inet_interfaces": "all"}, ["0.0.0.0 25", "0.0.0.0 587"]),
-    ({"inet_protocols": "ipv4, ipv6", "inet_interfaces": "loopback-only"}, ["127.0.0.1 25", "127.0.0.1 587", "::1 25", "::1 587"]),
-    ({"inet_protocols": "all", "inet_interfaces": "198.51.100.7, [2001:db8:25::7]"},
-     ["198.51.100.7 25", "198.51.100.7 587", "2001:db8:25::7 25", "2001:db8:25::7 587"]),
-])
-def test_postfix_sockets_follow_inet_protocols_and_interfaces(values, expected):
-    assert facts.postfix_configured(values, MASTER) == expected
 
 
 def test_only_snat_rules_tagged_by_the_outbound_role_count():
