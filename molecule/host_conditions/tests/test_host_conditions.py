@@ -5,9 +5,16 @@ from __future__ import annotations
 import json
 
 import pytest
+import testinfra
 
 NO_DNS = ["hc-mx3", "hc-v4pf"]
 NO_IPV6 = ["hc-v4sm", "hc-v4pf"]
+
+
+@pytest.fixture(scope="session")
+def host_named():
+    """The hosts through podman exec: much faster than an ansible run per command."""
+    return lambda name: testinfra.get_host(f"podman://{name}")
 
 
 def _refusal(host, name):
