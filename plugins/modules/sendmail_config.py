@@ -38,7 +38,8 @@ options:
         on the same port is rebound keeping its modifiers and options, a commented example is
         reused, and other ports are left alone. For all addresses it plans one inet6 daemon on
         C(::) with C(net.ipv6.bindv6only=0), one wildcard per family with V(1), and IPv4 only when
-        the host has no IPv6. Every decision is returned in RV(listen_reasons) and shown with
+        the host has no IPv6 (no C(net.ipv6.bindv6only), or no IPv6 address on any interface,
+        as with C(net.ipv6.conf.all.disable_ipv6=1)). Every decision is returned in RV(listen_reasons) and shown with
         C(--diff).
       - An address the host does not have, a port that is not a port, or a layout that cannot bind
         is refused with the reason, and nothing changes.
@@ -239,7 +240,10 @@ listen_reasons:
   type: list
   elements: str
 ipv6_available:
-  description: Whether the host has IPv6 (V(false) when C(net.ipv6.bindv6only) is missing, so inet6 daemons cannot listen).
+  description:
+    - Whether the host has IPv6, as planned for.
+    - V(false) when C(net.ipv6.bindv6only) is missing (inet6 daemons cannot listen), or, with O(listen), when no
+      interface has an IPv6 address (C(net.ipv6.conf.all.disable_ipv6=1)).
   returned: always
   type: bool
 clients:

@@ -7,7 +7,11 @@
 
 from __future__ import annotations
 
+import os
+import subprocess
 from pathlib import Path
+
+import pytest
 
 from conftest import IPV4, IPV6, REQUIRES_SENDMAIL, banner, build_cf, listening, run_module, wait_for
 
@@ -158,3 +162,34 @@ def test_a_setting_listed_twice_is_refused_even_with_other_values(netns, mc):
         dict(define='confLOG_LEVEL', value='9'), dict(define='confLOG_LEVEL', value='12')])
     assert result.get('failed') and 'setting define confLOG_LEVEL is listed twice' in result['msg'], result
     assert mc.read_bytes() == original
+
+
+@pytest.fixture
+def netns_without_ipv6():
+    """A namespace whose kernel has IPv6 (net.ipv6.bindv6only exists) but no interface an IPv6
+    address, not even ::1: net.ipv6.conf.all.disable_ipv6=1, as on hosts that turn IPv6 off."""
+    name = 'dsmta-v4-%d' % os.getpid()
+    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=10)
+    try:
+        def ns(*args):
+            subprocess.run(['ip', 'netns', 'exec', name] + list(args), check=True, capture_output=True, timeout=10)
+
+        for key in ('all', 'default', 'lo'):
+            ns('sysctl', '-q', '-w', 'net.ipv6.conf.%s.disable_ipv6=1' % key)
+        ns('ip', 'link', 'set', 'lo', 'up')
+        ns('ip', 'addr', 'add', IPV4 + '/32', 'dev', 'lo')
+        ns('test', '-e', '/proc/sys/net/ipv6/bindv6only')
+        yield name
+    finally:
+        subprocess.run(['ip', 'netns', 'del', name], check=False, timeout=10)
+
+
+def test_listen_all_without_any_ipv6_address_plans_ipv4_only_and_warns(netns_without_ipv6, mc):
+    before = mc.read_bytes()
+    result = run_module(netns_without_ipv6, 'sendmail_config', check=True, path=str(mc), listen='all')
+    assert not result.get('failed'), result
+    assert result['ipv6_available'] is False
+    assert any('IPv4 only' in warning for warning in result.get('warnings', [])), result
+    families = {daemon.get('family', 'inet') for daemon in result['daemons'] if daemon.get('state', 'present') == 'present'}
+    assert families == {'inet'}, result['daemons']
+    assert mc.read_bytes() == before

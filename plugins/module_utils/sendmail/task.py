@@ -102,6 +102,15 @@ def read_bindv6only(path: str = BINDV6ONLY) -> Optional[bool]:
         return None
 
 
+def ipv6_for_planning(bindv6only: Optional[bool], addresses: Optional[list]) -> Optional[bool]:
+    """The bindv6only to plan with, None meaning no IPv6: also when the kernel has IPv6 but no
+    interface has an IPv6 address, not even ::1 (net.ipv6.conf.all.disable_ipv6=1), since an
+    inet6 daemon could then serve IPv4 only and ::1 could not be bound at all."""
+    if bindv6only is not None and addresses is not None and not any(':' in address for address in addresses):
+        return None
+    return bindv6only
+
+
 def host_addresses(module) -> Optional[list]:
     """The target's IP addresses (from ``ip -json addr``); None when they cannot be read."""
     ip = module.get_bin_path('ip')
@@ -222,12 +231,15 @@ def run_setting(module) -> None:
 def run_config(module) -> None:
     """main() of sendmail_config: the whole wanted state in one edit."""
     params = module.params
-    bindv6only = read_bindv6only() if params['bindv6only'] is None else params['bindv6only']
-
     addresses = host_addresses(module) if params['listen'] is not None else None
+    bindv6only = params['bindv6only']
+    if bindv6only is None:
+        bindv6only = read_bindv6only()
+        if params['listen'] is not None:
+            bindv6only = ipv6_for_planning(bindv6only, addresses)
     if params['listen'] is not None and bindv6only is None:
-        module.warn('IPv6 is not available on this host (no net.ipv6.bindv6only): sendmail is planned to '
-                    'listen on IPv4 only')
+        module.warn('IPv6 is not available on this host (no net.ipv6.bindv6only, or no IPv6 address on any '
+                    'interface): sendmail is planned to listen on IPv4 only')
 
     def describe(plan) -> dict:
         return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients,
