@@ -14,6 +14,7 @@ leaves the machine.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -55,21 +56,27 @@ def wait_for(predicate, timeout, what):
     pytest.fail('timed out after %ss waiting for %s' % (timeout, what()))
 
 
-@pytest.fixture(scope='module')
-def netns():
-    name = 'dsmta-%d' % os.getpid()
+@contextlib.contextmanager
+def network_namespace(name, sysctls=(), ipv4=True, ipv6=True):
+    """A network namespace with loopback up and the test addresses (IPV4, IPV6) on a dummy
+    interface, or on loopback where the kernel has no dummy; ``sysctls`` ("key=value") are set
+    first. Every process still in it is killed before it is removed."""
     subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=10)
     try:
-        def ns_ip(*args, check=True):
-            return subprocess.run(['ip', 'netns', 'exec', name, 'ip'] + list(args), check=check,
+        def ns(*args, check=True):
+            return subprocess.run(['ip', 'netns', 'exec', name] + list(args), check=check,
                                   capture_output=True, timeout=10).returncode == 0
 
-        ns_ip('link', 'set', 'lo', 'up')
-        # A dummy interface where the kernel has one, else loopback holds the test addresses.
-        device = 'dummy0' if ns_ip('link', 'add', 'dummy0', 'type', 'dummy', check=False) else 'lo'
-        ns_ip('link', 'set', device, 'up')
-        ns_ip('addr', 'add', IPV4 + '/24', 'dev', device)
-        ns_ip('-6', 'addr', 'add', IPV6 + '/64', 'dev', device, 'nodad')
+        for sysctl in sysctls:
+            ns('sysctl', '-q', '-w', sysctl)
+        ns('ip', 'link', 'set', 'lo', 'up')
+        if ipv4 or ipv6:
+            device = 'dummy0' if ns('ip', 'link', 'add', 'dummy0', 'type', 'dummy', check=False) else 'lo'
+            ns('ip', 'link', 'set', device, 'up')
+            if ipv4:
+                ns('ip', 'addr', 'add', IPV4 + '/24', 'dev', device)
+            if ipv6:
+                ns('ip', '-6', 'addr', 'add', IPV6 + '/64', 'dev', device, 'nodad')
         yield name
     finally:
         pids = subprocess.run(['ip', 'netns', 'pids', name], capture_output=True, text=True, timeout=10, check=False).stdout.split()
@@ -79,6 +86,12 @@ def netns():
             except ProcessLookupError:
                 pass
         subprocess.run(['ip', 'netns', 'del', name], check=False, timeout=10)
+
+
+@pytest.fixture(scope='module')
+def netns():
+    with network_namespace('dsmta-%d' % os.getpid()) as name:
+        yield name
 
 
 def in_netns(netns, command):
@@ -121,23 +134,17 @@ def build_cf(mc_path):
     return cf
 
 
-@pytest.fixture
-def start_sendmail(netns, tmp_path):
-    """Start sendmail in the foreground from a .cf; stopped (and waited for) afterwards."""
-    started = []
-
-    def start(cf):
-        queue = tmp_path / 'queue'
-        queue.mkdir(mode=0o700, exist_ok=True)
-        command = in_netns(netns, [SENDMAIL, '-bD', '-C', str(cf), '-O', 'PidFile=%s' % (tmp_path / 'pid'),
-                                   '-O', 'QueueDirectory=%s' % queue, '-O', 'HostStatusDirectory='])
-        log = open(tmp_path / 'sendmail.log', 'w+')
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        started.append((process, log))
-        return process, tmp_path / 'sendmail.log'
-
-    yield start
-    for process, log in started:
+@contextlib.contextmanager
+def sendmail_running(netns, cf, workdir, log=subprocess.DEVNULL):
+    """sendmail in the foreground from ``cf`` inside the namespace, stopped (and waited for) at the end."""
+    queue = workdir / 'queue'
+    queue.mkdir(mode=0o700, exist_ok=True)
+    command = in_netns(netns, [SENDMAIL, '-bD', '-C', str(cf), '-O', 'PidFile=%s' % (workdir / 'pid'),
+                               '-O', 'QueueDirectory=%s' % queue, '-O', 'HostStatusDirectory='])
+    process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        yield process
+    finally:
         if process.poll() is None:
             os.killpg(process.pid, 15)
             try:
@@ -145,7 +152,17 @@ def start_sendmail(netns, tmp_path):
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, 9)
                 process.wait(timeout=10)
-        log.close()
+
+
+@pytest.fixture
+def start_sendmail(netns, tmp_path):
+    """Start sendmail from a .cf, logging to sendmail.log; stopped after the test."""
+    with contextlib.ExitStack() as stack:
+        def start(cf):
+            log = stack.enter_context(open(tmp_path / 'sendmail.log', 'w+'))
+            return stack.enter_context(sendmail_running(netns, cf, tmp_path, log)), tmp_path / 'sendmail.log'
+
+        yield start
 
 
 def listening(netns):
@@ -155,10 +172,13 @@ def listening(netns):
 
 
 def banner(netns, host, port=25):
-    """The first line an SMTP server sends, read from inside the namespace."""
+    """The first line an SMTP server sends, read from inside the namespace, or "refused"."""
     script = ('import socket,sys\n'
-              's=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=10)\n'
-              'print(s.makefile().readline().strip())\n')
+              'try:\n'
+              '    s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=10)\n'
+              '    print(s.makefile().readline().strip())\n'
+              'except ConnectionRefusedError:\n'
+              '    print("refused")\n')
     done = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', script, host, str(port)],
                           capture_output=True, text=True, timeout=30, check=False)
     return done.stdout.strip()

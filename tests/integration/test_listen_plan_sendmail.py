@@ -16,13 +16,13 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+
+from conftest import (
+    CF_M4, HOSTNAME, IPV4, IPV6, M4, REPO, SENDMAIL, banner, listening, network_namespace, sendmail_running, wait_for,
+)
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail import mc_edit
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import (
@@ -31,14 +31,8 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import plan_config
 
-REPO = Path(__file__).resolve().parents[2]
 LAYOUTS = sorted((REPO / 'tests/unit/plugins/module_utils/sendmail/fixtures/layouts').glob('*.mc'))
 LAYOUTS += sorted(REPO.glob('tests/fixtures/stock/debian-*/sendmail.mc'))
-CF_M4 = Path('/usr/share/sendmail/cf/m4/cf.m4')
-SENDMAIL = shutil.which('sendmail', path='/usr/sbin:/usr/lib:' + os.environ.get('PATH', ''))
-M4 = shutil.which('m4')
-HOSTNAME = 'mx.example.test'
-IPV4, IPV6 = '198.51.100.10', '2001:db8:25::10'
 EVERY = ['127.0.0.1', '::1', IPV4, IPV6]
 
 pytestmark = [
@@ -55,28 +49,9 @@ INTENTS = {
 
 @pytest.fixture(scope='module', params=[0, 1], ids=['bindv6only0', 'bindv6only1'])
 def netns(request):
-    name = 'dslp-%d-%d' % (os.getpid(), request.param)
-    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=10)
-    try:
-        def ns(*args, check=True):
-            return subprocess.run(['ip', 'netns', 'exec', name] + list(args), check=check,
-                                  capture_output=True, timeout=10).returncode == 0
-
-        ns('sysctl', '-qw', 'net.ipv6.bindv6only=%d' % request.param)
-        ns('ip', 'link', 'set', 'lo', 'up')
-        device = 'dummy0' if ns('ip', 'link', 'add', 'dummy0', 'type', 'dummy', check=False) else 'lo'
-        ns('ip', 'link', 'set', device, 'up')
-        ns('ip', 'addr', 'add', IPV4 + '/24', 'dev', device)
-        ns('ip', '-6', 'addr', 'add', IPV6 + '/64', 'dev', device, 'nodad')
+    with network_namespace('dslp-%d-%d' % (os.getpid(), request.param),
+                           sysctls=['net.ipv6.bindv6only=%d' % request.param]) as name:
         yield name, bool(request.param)
-    finally:
-        for pid in subprocess.run(['ip', 'netns', 'pids', name], capture_output=True, text=True, timeout=10,
-                                  check=False).stdout.split():
-            try:
-                os.kill(int(pid), 9)
-            except ProcessLookupError:
-                pass
-        subprocess.run(['ip', 'netns', 'del', name], check=False, timeout=10)
 
 
 def apply(document, plan, bindv6only):
@@ -99,12 +74,6 @@ def build(text, workdir):
     return cf
 
 
-def listening(netns):
-    out = subprocess.run(['ip', 'netns', 'exec', netns, 'ss', '-ltnH'], capture_output=True, text=True,
-                         timeout=10, check=True).stdout
-    return sorted(line.split()[3] for line in out.splitlines() if line.strip())
-
-
 def ss_form(entry, bindv6only):
     address, port = entry['address'], entry['port']
     if entry['family'] == 'inet6':
@@ -112,18 +81,6 @@ def ss_form(entry, bindv6only):
             return '*:%s' % port
         return '[%s]:%s' % (address, port)
     return '%s:%s' % (address, port)
-
-
-def banner(netns, host, port):
-    script = ('import socket,sys\n'
-              'try:\n'
-              '    s=socket.create_connection((sys.argv[1],int(sys.argv[2])),timeout=10)\n'
-              '    print(s.makefile().readline().strip())\n'
-              'except ConnectionRefusedError:\n'
-              '    print("refused")\n')
-    done = subprocess.run(['ip', 'netns', 'exec', netns, sys.executable, '-c', script, host, str(port)],
-                          capture_output=True, text=True, timeout=30, check=False)
-    return done.stdout.strip()
 
 
 def intended(addresses):
@@ -143,39 +100,22 @@ def test_planned_layout_answers_on_exactly_the_intended_addresses(netns, path, i
     except ListenPlanError as error:
         pytest.skip('refused, as the unit tests expect: %s' % error)
     cf = build(apply(document, plan, bindv6only).render(), tmp_path)
-    queue = tmp_path / 'queue'
-    queue.mkdir(mode=0o700)
-    command = ['ip', 'netns', 'exec', name, 'unshare', '--uts', '--', 'sh', '-c',
-               'hostname %s && exec "$@"' % HOSTNAME, 'sh', SENDMAIL, '-bD', '-C', str(cf),
-               '-O', 'PidFile=%s' % (tmp_path / 'pid'), '-O', 'QueueDirectory=%s' % queue,
-               '-O', 'HostStatusDirectory=']
-    with open(tmp_path / 'log', 'w+') as log:
-        process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        try:
-            expected = sorted(ss_form(entry, bindv6only) for entry in plan.sockets)
-            deadline = time.monotonic() + 20
-            while listening(name) != expected and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert listening(name) == expected, (plan.reasons, log.read())
-            ports = {}
-            for item in INTENTS[intent]:
-                for port in item['ports']:
-                    ports.setdefault({'smtp': 25, 'submission': 587}.get(port, port), set()).update(
-                        intended(item['addresses']))
-            for port, hosts in ports.items():
-                for host in EVERY:
-                    answer = banner(name, host, port)
-                    if host in hosts:
-                        assert answer.startswith('220 %s' % HOSTNAME), (host, port, answer)
-                    else:
-                        assert answer == 'refused', (host, port, answer)
-        finally:
-            os.killpg(process.pid, 15)
-            try:
-                process.wait(timeout=3)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, 9)
-                process.wait(timeout=10)
+    expected = sorted(ss_form(entry, bindv6only) for entry in plan.sockets)
+    with open(tmp_path / 'log', 'w+') as log, sendmail_running(name, cf, tmp_path, log):
+        wait_for(lambda: listening(name) == expected, 20,
+                 lambda: 'sockets %s, not %s: %s\n%s' % (listening(name), expected, plan.reasons, log.read()))
+        ports = {}
+        for item in INTENTS[intent]:
+            for port in item['ports']:
+                ports.setdefault({'smtp': 25, 'submission': 587}.get(port, port), set()).update(
+                    intended(item['addresses']))
+        for port, hosts in ports.items():
+            for host in EVERY:
+                answer = banner(name, host, port)
+                if host in hosts:
+                    assert answer.startswith('220 %s' % HOSTNAME), (host, port, answer)
+                else:
+                    assert answer == 'refused', (host, port, answer)
 
 
 def test_sendmail_daemon_on_a_file_without_daemons_keeps_ipv4_listening(netns, tmp_path):
@@ -186,25 +126,8 @@ def test_sendmail_daemon_on_a_file_without_daemons_keeps_ipv4_listening(netns, t
     plan = mc_edit.ensure_port_entry(document, 'DAEMON_OPTIONS', 'MTA-v6', 'present',
                                      {'F': 'inet6', 'A': '::1'}, bindv6only)
     cf = build(plan.after, tmp_path)
-    queue = tmp_path / 'queue'
-    queue.mkdir(mode=0o700)
-    command = ['ip', 'netns', 'exec', name, 'unshare', '--uts', '--', 'sh', '-c',
-               'hostname %s && exec "$@"' % HOSTNAME, 'sh', SENDMAIL, '-bD', '-C', str(cf),
-               '-O', 'PidFile=%s' % (tmp_path / 'pid'), '-O', 'QueueDirectory=%s' % queue,
-               '-O', 'HostStatusDirectory=']
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    try:
-        expected = ['0.0.0.0:25', '0.0.0.0:587', '[::1]:25']
-        deadline = time.monotonic() + 20
-        while listening(name) != expected and time.monotonic() < deadline:
-            time.sleep(0.1)
-        assert listening(name) == expected
+    expected = ['0.0.0.0:25', '0.0.0.0:587', '[::1]:25']
+    with sendmail_running(name, cf, tmp_path):
+        wait_for(lambda: listening(name) == expected, 20, lambda: 'sockets %s, not %s' % (listening(name), expected))
         for host in ('127.0.0.1', IPV4, '::1'):
             assert banner(name, host, 25).startswith('220 %s' % HOSTNAME), host
-    finally:
-        os.killpg(process.pid, 15)
-        try:
-            process.wait(timeout=3)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, 9)
-            process.wait(timeout=10)

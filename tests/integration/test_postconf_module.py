@@ -25,7 +25,7 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fill
+from conftest import fill, network_namespace
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).with_name('ansible'))
@@ -260,15 +260,9 @@ def test_killed_runs_leave_nothing_a_good_run_does_not_clear(root, etc):
 @pytest.fixture
 def no_ipv6():
     """A network namespace with loopback up and IPv6 switched off, as the postconf scenario does."""
-    name = 'dsmta-nov6-%d' % os.getpid()
-    sh('ip', 'netns', 'add', name)
-    try:
-        sh('ip', 'netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up')
-        sh('ip', 'netns', 'exec', name, 'sysctl', '-q', '-w', 'net.ipv6.conf.all.disable_ipv6=1',
-           'net.ipv6.conf.default.disable_ipv6=1', 'net.ipv6.conf.lo.disable_ipv6=1')
+    disabled = ['net.ipv6.conf.%s.disable_ipv6=1' % key for key in ('all', 'default', 'lo')]
+    with network_namespace('dsmta-nov6-%d' % os.getpid(), sysctls=disabled, ipv4=False, ipv6=False) as name:
         yield name
-    finally:
-        sh('ip', 'netns', 'del', name, check=False)
 
 
 def test_el_main_cf_on_a_host_without_ipv6_is_read_and_repaired(root, etc, no_ipv6):

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IPV4, IPV6, REQUIRES_SENDMAIL, banner, build_cf, listening, run_module, wait_for
+from conftest import IPV4, IPV6, REQUIRES_SENDMAIL, banner, build_cf, listening, network_namespace, run_module, wait_for
 
 pytestmark = REQUIRES_SENDMAIL
 
@@ -168,20 +168,10 @@ def test_a_setting_listed_twice_is_refused_even_with_other_values(netns, mc):
 def netns_without_ipv6():
     """A namespace whose kernel has IPv6 (net.ipv6.bindv6only exists) but no interface an IPv6
     address, not even ::1: net.ipv6.conf.all.disable_ipv6=1, as on hosts that turn IPv6 off."""
-    name = 'dsmta-v4-%d' % os.getpid()
-    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=10)
-    try:
-        def ns(*args):
-            subprocess.run(['ip', 'netns', 'exec', name] + list(args), check=True, capture_output=True, timeout=10)
-
-        for key in ('all', 'default', 'lo'):
-            ns('sysctl', '-q', '-w', 'net.ipv6.conf.%s.disable_ipv6=1' % key)
-        ns('ip', 'link', 'set', 'lo', 'up')
-        ns('ip', 'addr', 'add', IPV4 + '/32', 'dev', 'lo')
-        ns('test', '-e', '/proc/sys/net/ipv6/bindv6only')
+    disabled = ['net.ipv6.conf.%s.disable_ipv6=1' % key for key in ('all', 'default', 'lo')]
+    with network_namespace('dsmta-v4-%d' % os.getpid(), sysctls=disabled, ipv6=False) as name:
+        subprocess.run(['ip', 'netns', 'exec', name, 'test', '-e', '/proc/sys/net/ipv6/bindv6only'], check=True, timeout=10)
         yield name
-    finally:
-        subprocess.run(['ip', 'netns', 'del', name], check=False, timeout=10)
 
 
 def test_listen_all_without_any_ipv6_address_plans_ipv4_only_and_warns(netns_without_ipv6, mc):

@@ -21,14 +21,12 @@ import shutil
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 
-REPO = Path(__file__).resolve().parents[2]
+from conftest import DEBIAN_MC, REPO, SENDMAIL, network_namespace
+
 COLLECTIONS = REPO / '.cache' / 'collections'
-DEBIAN_MC = Path('/etc/mail/sendmail.mc')
-SENDMAIL = shutil.which('sendmail', path='/usr/sbin:/usr/lib:' + os.environ.get('PATH', ''))
 SHORT_NAME = 'shorthost'
 
 pytestmark = [
@@ -41,13 +39,8 @@ pytestmark = [
 
 @pytest.fixture(scope='module')
 def netns():
-    name = 'dsmta-short-%d' % os.getpid()
-    subprocess.run(['ip', 'netns', 'add', name], check=True, timeout=10)
-    try:
-        subprocess.run(['ip', 'netns', 'exec', name, 'ip', 'link', 'set', 'lo', 'up'], check=True, timeout=10)
+    with network_namespace('dsmta-short-%d' % os.getpid(), ipv4=False, ipv6=False) as name:
         yield name
-    finally:
-        subprocess.run(['ip', 'netns', 'del', name], check=False, timeout=10)
 
 
 def short_host(netns, tmp_path, command):
