@@ -22,7 +22,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model im
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.net import HOST_NAME, parse_ip
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
-    CLIENT_MODIFIERS, DAEMON_MODIFIERS, PortOptions, RefusedChange,
+    CLIENT_DEFAULTS, CLIENT_MODIFIERS, DAEMON_DEFAULTS, DAEMON_MODIFIERS, PortOptions, RefusedChange,
     bind_conflicts, both_families_served, check_family, check_value, conflict_message, daemon_socket,
 )
 
@@ -194,6 +194,7 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
     (the user asked to drop them).
     """
     modifiers = DAEMON_MODIFIERS if kind == 'DAEMON_OPTIONS' else CLIENT_MODIFIERS
+    defaults = DAEMON_DEFAULTS if kind == 'DAEMON_OPTIONS' else CLIENT_DEFAULTS
     check_value('N', name)
     if not name:
         raise RefusedChange('name must not be empty')
@@ -223,10 +224,8 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
         target = active[0] if active else (entries[0] if entries else None)
         if target is not None:
             index, macro, options = target
-            new_options = options
-            for letter, value in changes.items():
-                new_options = new_options.with_value(letter, value)
-            if new_options.same_meaning(options) and macro.commented == commented:
+            new_options = options.with_changes(changes, defaults)
+            if new_options.same_meaning(options, defaults) and macro.commented == commented:
                 result = document
             else:
                 result = document.replace_at(index, restyle(macro, (new_options.render(),), commented))

@@ -50,6 +50,14 @@ _KEY_BY_NAME = {name.lower(): letter for letter, name in KEY_NAMES.items()}
 DAEMON_MODIFIERS = frozenset('aAbcCEfhIOrsSu')
 CLIENT_MODIFIERS = frozenset('AhS')
 
+# What sendmail uses for a key that is not given (op.me): a key missing from an entry means the same
+# as the key written out with this value.  Addr defaults to the family's wildcard (see ``value_of``).
+# Keys without an entry here (children, the load limits, DeliveryMode, ...) fall back to global
+# options, so only the same value given means the same.
+DAEMON_DEFAULTS = {'F': 'inet', 'P': 'smtp', 'L': '10', 'M': ''}
+CLIENT_DEFAULTS = {'F': 'inet', 'P': '0', 'M': ''}  # a client's Port is its source port: any free one
+_WILDCARD = {'inet': '0.0.0.0', 'inet6': '::'}
+
 _NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
 _PORT_NUMBER = re.compile(r'[0-9]{1,5}')
 _SERVICE = re.compile(r'[A-Za-z][A-Za-z0-9-]{0,31}')
@@ -136,11 +144,30 @@ class PortOptions:
                 result[field.letter] = field.value
         return result
 
-    def same_meaning(self, other: 'PortOptions') -> bool:
-        mine, theirs = self.effective(), other.effective()
-        if mine.keys() != theirs.keys():
-            return False
-        return all(values_equal(letter, mine[letter], theirs[letter]) for letter in mine)
+    def value_of(self, letter: str, defaults: dict) -> Optional[str]:
+        """The value sendmail uses for ``letter``: the one given, else its default (None: none)."""
+        value = self.get(letter)
+        if value is not None:
+            return value
+        if letter == 'A':
+            return _WILDCARD.get(self.family)
+        return defaults.get(letter)
+
+    def same_meaning(self, other: 'PortOptions', defaults: dict) -> bool:
+        """True when sendmail does the same with both; a missing key equals its default."""
+        letters = set(self.effective()) | set(other.effective())
+        return all(values_equal(letter, self.value_of(letter, defaults), other.value_of(letter, defaults))
+                   for letter in letters)
+
+    def with_changes(self, changes: dict, defaults: dict) -> 'PortOptions':
+        """Apply {letter: value} changes ('' removes), leaving alone every key whose meaning they keep:
+        a key that is missing stays missing when asked for its default value."""
+        options = self
+        for letter, value in changes.items():
+            if value and values_equal(letter, options.value_of(letter, defaults), value):
+                continue
+            options = options.with_value(letter, value)
+        return options
 
     def render(self) -> str:
         return ', '.join(field.render() for field in self.fields)

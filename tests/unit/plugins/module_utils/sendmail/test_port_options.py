@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
-    CLIENT_MODIFIERS, PortOptions, RefusedChange, bind_conflicts, both_families_served, check_family,
+    CLIENT_DEFAULTS, CLIENT_MODIFIERS, DAEMON_DEFAULTS, PortOptions, RefusedChange, bind_conflicts, both_families_served, check_family,
     check_value, key_for_option_name, key_letter, values_equal,
 )
 
@@ -67,8 +67,46 @@ def test_values_that_differ(letter, first, second):
 def test_same_meaning_ignores_spelling_and_order():
     first = PortOptions.parse('Family=inet6, Name=MTA-v6, Port=smtp, Addr=2001:db8::25')
     second = PortOptions.parse('N=MTA-v6,A=2001:DB8::25,F=inet6,P=25')
-    assert first.same_meaning(second)
-    assert not first.same_meaning(second.with_value('M', 'E'))
+    assert first.same_meaning(second, DAEMON_DEFAULTS)
+    assert not first.same_meaning(second.with_value('M', 'E'), DAEMON_DEFAULTS)
+
+
+# Every key with a sendmail default: missing means the same as the default written out.
+@pytest.mark.parametrize('defaults, given, written_out', [
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Family=inet'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Port=smtp'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Port=25'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Addr=0.0.0.0'),
+    (DAEMON_DEFAULTS, 'Name=MTA, Family=inet6', 'Name=MTA, Family=inet6, Addr=::'),
+    (DAEMON_DEFAULTS, 'Name=MTA, Family=inet6', 'Name=MTA, Family=inet6, Addr=0::0'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Listen=10'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, M='),
+    (CLIENT_DEFAULTS, 'Name=C', 'Name=C, Family=inet, Port=0, Addr=0.0.0.0'),
+])
+def test_a_missing_key_means_its_default(defaults, given, written_out):
+    assert PortOptions.parse(given).same_meaning(PortOptions.parse(written_out), defaults)
+    assert PortOptions.parse(written_out).same_meaning(PortOptions.parse(given), defaults)
+
+
+@pytest.mark.parametrize('defaults, given, other', [
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Family=inet6'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Port=587'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Addr=127.0.0.1'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Addr=::'),  # the other family's wildcard
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, Listen=20'),
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, children=0'),  # no default of its own: the global option
+    (DAEMON_DEFAULTS, 'Name=MTA', 'Name=MTA, refuseLA=0'),
+    (CLIENT_DEFAULTS, 'Name=C', 'Name=C, Port=smtp'),  # a client's port is its source port
+])
+def test_a_missing_key_differs_from_other_values(defaults, given, other):
+    assert not PortOptions.parse(given).same_meaning(PortOptions.parse(other), defaults)
+
+
+def test_changes_to_a_default_leave_a_missing_key_missing():
+    options = PortOptions.parse('Port=smtp,Addr=127.0.0.1, Name=MTA')
+    assert options.with_changes({'F': 'inet', 'P': '25', 'A': '127.0.0.1', 'L': '10'}, DAEMON_DEFAULTS) == options
+    assert options.with_changes({'F': 'inet6', 'A': '::1'}, DAEMON_DEFAULTS).render() == \
+        'Port=smtp, Addr=::1, Name=MTA, Family=inet6'
 
 
 # --- grammars: every refusal ---------------------------------------------------
