@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import IPV4, IPV6, REQUIRES_SENDMAIL, banner, build_cf, listening, network_namespace, run_module, wait_for
+from conftest import COMMENTED_MTA_V6, IPV4, IPV6, MTA_V4, REQUIRES_SENDMAIL, banner, build_cf, listening, network_namespace, run_module, wait_for
 
 pytestmark = REQUIRES_SENDMAIL
 
@@ -183,3 +183,50 @@ def test_listen_all_without_any_ipv6_address_plans_ipv4_only_and_warns(netns_wit
     families = {daemon.get('family', 'inet') for daemon in result['daemons'] if daemon.get('state', 'present') == 'present'}
     assert families == {'inet'}, result['daemons']
     assert mc.read_bytes() == before
+
+
+MTA_V4_LINE = MTA_V4
+MSP_V4_LINE = "DAEMON_OPTIONS(`Family=inet,  Name=MSP-v4, Port=submission, M=Ea, Addr=127.0.0.1')dnl"
+SAME_NAME_DAEMONS = ("DAEMON_OPTIONS(`Port=587,Addr=0.0.0.0, Name=MTA')dnl\n"
+                     "DAEMON_OPTIONS(`Port=25,Addr=0.0.0.0, Name=MTA')dnl\n")
+
+
+def test_listen_all_plans_a_file_whose_daemons_share_a_name(netns, mc, tmp_path, start_sendmail):
+    # sendmail takes Name only as a label; the planner matches entries by the socket they bind.
+    text = mc.read_text().replace(MTA_V4_LINE, SAME_NAME_DAEMONS.rstrip('\n'))
+    text = text.replace(MSP_V4_LINE + '\n', '').replace(COMMENTED_MTA_V6 + '\n', '')
+    mc.write_text(text)
+    # The single-entry module addresses entries by name, so it refuses the ambiguous name.
+    refused = run_module(netns, 'sendmail_daemon', path=str(mc), name='MTA', modifiers='E')
+    assert refused.get('failed') and '2 active DAEMON_OPTIONS entries are named MTA' in refused['msg'], refused
+    assert mc.read_text() == text
+    cf = tmp_path / 'sendmail.cf'
+    cf.write_text('')
+    applied = run_module(netns, 'sendmail_config', path=str(mc), cf_path=str(cf), listen='all', bindv6only=False)
+    assert applied['changed'], applied.get('msg')
+    after = mc.read_text()
+    assert "DAEMON_OPTIONS(`Port=587,Addr=0.0.0.0, Name=MTA')dnl" in after  # port 587 is left alone
+    assert "dnl DAEMON_OPTIONS(``Port=25, Addr=0.0.0.0, Name=MTA'')dnl" in after, after
+    start_sendmail(cf)
+    wait_for(lambda: '*:25' in listening(netns), 30, lambda: str(listening(netns)))
+    for address in ('127.0.0.1', '::1', IPV4, IPV6):
+        assert banner(netns, address).startswith('220 '), address
+    assert banner(netns, '127.0.0.1', 587).startswith('220 ')
+    assert not run_module(netns, 'sendmail_config', path=str(mc), listen='all', bindv6only=False)['changed']
+
+
+RED_HAT_MTA = "DAEMON_OPTIONS(`Port=smtp,Addr=127.0.0.1, Name=MTA')dnl"
+
+
+@pytest.mark.parametrize('module, args', [
+    ('sendmail_daemon', dict(name='MTA', family='inet')),
+    ('sendmail_daemon', dict(name='MTA', family='inet', port='25', addr='127.0.0.1', options={'Listen': '10'})),
+    ('sendmail_config', dict(daemons=[dict(name='MTA', family='inet', port='smtp')])),
+])
+def test_restating_red_hat_stock_daemon_with_defaults_changes_nothing(netns, mc, module, args):
+    text = mc.read_text().replace(MTA_V4_LINE, RED_HAT_MTA)
+    mc.write_text(text)
+    original = mc.read_bytes()
+    result = run_module(netns, module, path=str(mc), **args)
+    assert not result.get('failed') and not result['changed'], result
+    assert mc.read_bytes() == original

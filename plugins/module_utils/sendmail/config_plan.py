@@ -90,6 +90,7 @@ class Step:
     identity: str  # what makes two steps the same entry
     state: str
     run: Callable[[Document], Plan]
+    position: Optional[int] = None  # the place of the file's entry it changes, when not found by name
 
 
 @dataclass(frozen=True)
@@ -109,13 +110,16 @@ class ConfigPlan:
 
 
 def _port_step(kind: str, entry: dict, bindv6only: Optional[bool]) -> Step:
+    """The step for one entry: by name, or (from the listening planner) by its place in the file."""
     name = entry.get('name')
     if not name:
         raise RefusedChange('every %s entry needs a name' % PORT_KINDS[kind])
     state = entry.get('state') or PRESENT
     changes = port_changes(entry)
-    return Step(PORT_KINDS[kind], name, name, state, lambda document: ensure_port_entry(
-        document, kind, name, state, changes, bindv6only, check_result=False))
+    position = entry.get('position')
+    identity = name if position is None else 'the entry at place %d' % position
+    return Step(PORT_KINDS[kind], name, identity, state, lambda document: ensure_port_entry(
+        document, kind, name, state, changes, bindv6only, check_result=False, position=position), position)
 
 
 def _refuse_duplicates(steps: list) -> None:
@@ -165,7 +169,11 @@ def plan_config(document: Document, daemons: list, clients: list, settings: list
         steps = (_unlisted_port_entries(document, DAEMON, {entry['name'] for entry in daemons})
                  + _unlisted_port_entries(document, CLIENT, {entry['name'] for entry in clients})
                  + steps)
-    removals_first = [step for step in steps if step.state == ABSENT] + [step for step in steps if step.state != ABSENT]
+    # Steps that address an entry by its place run first, while every place is still the file's own.
+    by_place = [step for step in steps if step.position is not None]
+    rest = [step for step in steps if step not in by_place]
+    removals_first = by_place + [step for step in rest if step.state == ABSENT] + [
+        step for step in rest if step.state != ABSENT]
 
     current = document
     changes, expected, warnings = [], [], []

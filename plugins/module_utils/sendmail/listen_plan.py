@@ -372,20 +372,30 @@ def _rebind(options: PortOptions, want: _Want, explicit: bool = False) -> PortOp
     return options
 
 
-def _as_daemon(name: str, state: str, options: Optional[PortOptions]) -> dict:
-    if options is None:
-        return {'name': name, 'state': state, 'family': None, 'addr': None, 'port': None,
-                'modifiers': None, 'options': {}}
-    values = options.effective()
-    return {
-        'name': name,
-        'state': state,
-        'family': values.get('F'),
-        'addr': values.get('A'),
-        'port': values.get('P'),
-        'modifiers': values.get('M'),
-        'options': {KEY_NAMES[letter]: value for letter, value in values.items() if letter not in 'NFAPM'},
-    }
+def _as_daemon(name: str, state: str, options: Optional[PortOptions], position: Optional[int] = None) -> dict:
+    """A daemon in sendmail_daemon's vocabulary; ``position``: the place of the file's entry it
+    changes, for an entry whose Name another active entry shares."""
+    daemon = {'name': name, 'state': state, 'family': None, 'addr': None, 'port': None,
+              'modifiers': None, 'options': {}}
+    if position is not None:
+        daemon['position'] = position
+    if options is not None:
+        values = options.effective()
+        daemon.update(
+            family=values.get('F'),
+            addr=values.get('A'),
+            port=values.get('P'),
+            modifiers=values.get('M'),
+            options={KEY_NAMES[letter]: value for letter, value in values.items() if letter not in 'NFAPM'},
+        )
+    return daemon
+
+
+def _place_if_ambiguous(entries: list, position: int) -> Optional[int]:
+    """The entry's place when its Name is not enough to find it (two active entries share it)."""
+    name = entries[position].name
+    sharing = [entry for entry in entries if entry.state == PRESENT and entry.name == name]
+    return position if entries[position].state != IMPLICIT and len(sharing) > 1 else None
 
 
 def _new_name(port: int, family: str, taken: set) -> str:
@@ -589,10 +599,10 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
         reasons.append('port %s is not in what to listen on: %s left as %s' % (
             port, ', '.join(names), 'it is' if len(names) == 1 else 'they are'))
 
-    daemons = [_as_daemon(entries[position].name, state, options)
+    daemons = [_as_daemon(entries[position].name, state, options, _place_if_ambiguous(entries, position))
                for position, (state, options, _reason) in sorted(decisions.items()) if state == PRESENT]
     daemons += [_as_daemon(options.name, state, options) for state, options, _reason in new_entries]
-    daemons += [_as_daemon(entries[position].name, state, options)
+    daemons += [_as_daemon(entries[position].name, state, options, _place_if_ambiguous(entries, position))
                 for position, (state, options, _reason) in sorted(decisions.items()) if state != PRESENT]
     reasons += [reason for _position, (_state, _options, reason) in sorted(decisions.items())]
     reasons += [reason for _state, _options, reason in new_entries]

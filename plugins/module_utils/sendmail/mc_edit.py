@@ -177,8 +177,13 @@ def _listening_summary(daemons: list) -> str:
 
 
 def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
-                      bindv6only: Optional[bool] = False, replaces: tuple = (), check_result: bool = True) -> Plan:
+                      bindv6only: Optional[bool] = False, replaces: tuple = (), check_result: bool = True,
+                      position: Optional[int] = None) -> Plan:
     """Make the ``kind`` entry called ``name`` match ``changes`` (letter -> value, '' removes).
+
+    ``position`` (0 for the first ``kind`` entry of the file, commented ones counted) picks the
+    entry by its place instead of its name: for the listening planner, which matches entries by
+    the socket they bind, since sendmail takes Name only as a label and two entries may share it.
 
     ``bindv6only`` is the target's net.ipv6.bindv6only (None when IPv6 is off).
     ``replaces`` names entries removed in the same edit, so that a new daemon is never checked
@@ -209,7 +214,10 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
     if state != ABSENT and replaces:
         document = _remove(document, [entry[0] for entry in _port_entries(document, kind)
                                       if entry[2].name in replaces and entry[2].name != name])
-    entries = [entry for entry in _port_entries(document, kind) if entry[2].name == name]
+    if position is None:
+        entries = [entry for entry in _port_entries(document, kind) if entry[2].name == name]
+    else:
+        entries = _port_entries(document, kind)[position:position + 1]
     active = [entry for entry in entries if not entry[1].commented]
     new_options = None
 
@@ -252,8 +260,9 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
 
     entry = None
     expected = ()
-    for index, macro, options in _port_entries(result, kind):
-        if options.name == name and (entry is None or not macro.commented):
+    for number, (index, macro, options) in enumerate(_port_entries(result, kind)):
+        mine = options.name == name if position is None else number == position
+        if mine and (entry is None or not macro.commented):
             entry = _describe_port_entry(result, index, macro, options)
             if result.syntax == MC and not macro.commented:
                 expected = ('O %s=%s' % (CF_OPTION_NAMES[kind], options.render()),)

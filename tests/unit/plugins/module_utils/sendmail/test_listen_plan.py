@@ -357,3 +357,17 @@ def test_any_plan_binds_and_listens_on_exactly_the_intended_sockets(entries, no_
     except ListenPlanError as error:
         event('refused')
         assert any(text in str(error) for text in REFUSALS_ALLOWED), str(error)
+
+
+def test_daemons_that_share_a_name_are_planned_by_the_socket_they_bind():
+    # sendmail accepts two daemons called MTA: Name is only a label in its logs.
+    document = Document.parse(
+        "include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\nFEATURE(`no_default_msa')dnl\n"
+        "DAEMON_OPTIONS(`Port=587,Addr=0.0.0.0, Name=MTA')dnl\n"
+        "DAEMON_OPTIONS(`Port=25,Addr=0.0.0.0, Name=MTA')dnl\n"
+        "MAILER(`smtp')dnl\n")
+    plan, after = check_plan(document, [{'addresses': ['all']}], False)
+    assert [daemon.get('position') for daemon in plan.daemons if daemon['name'] == 'MTA'] == [1]
+    lines = after.render().splitlines()
+    assert "DAEMON_OPTIONS(`Port=587,Addr=0.0.0.0, Name=MTA')dnl" in lines
+    assert "dnl DAEMON_OPTIONS(``Port=25, Addr=0.0.0.0, Name=MTA'')dnl" in lines
