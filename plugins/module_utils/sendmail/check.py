@@ -67,6 +67,9 @@ _CANDIDATE_PATH = re.compile(r'[^\s:]*candidate\.cf')
 _INCLUDES_CF_M4 = re.compile(r'^[ \t]*s?include\([^)\n]*\bcf\.m4\b', re.MULTILINE)
 
 
+M4, SENDMAIL = 'm4', 'sendmail'
+
+
 @dataclass
 class CheckResult:
     ok: bool
@@ -76,6 +79,8 @@ class CheckResult:
     stderr: str = ''
     warnings: list = field(default_factory=list)
     cf_text: str = ''  # the .cf that was checked
+    stage: Optional[str] = None  # which tool refused: m4 or sendmail (None: nothing could run)
+    errors: list = field(default_factory=list)  # the lines it refused with
 
 
 @dataclass(frozen=True)
@@ -215,8 +220,10 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
         rc, cf_text, err = run(command, source_dir)
         m4_warnings, m4_errors = classify(err.replace(candidate_mc, source_path).splitlines(), _M4_WARNINGS)
         if rc != 0 or m4_errors:
+            errors = m4_errors if rc == 0 else m4_errors + ['exit code %d' % rc]
             return CheckResult(False, 'm4 rejected the candidate %s (nothing was changed): %s'
-                               % (source_path, '; '.join(m4_errors) or 'exit code %d' % rc), rc, '', err)
+                               % (source_path, '; '.join(errors)), rc, '', err, stage=M4, errors=errors,
+                               cf_text=cf_text if rc == 0 else '')
         warnings.extend('m4: %s' % line for line in m4_warnings)
         missing = [line for line in expected_cf_lines if line not in cf_text.splitlines()]
         if missing:
@@ -253,7 +260,89 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
                                   'qualified domain name? (nothing was changed)' % CF_CHECK_TIMEOUT, rc, out, err)
     cf_warnings, errors = classify(lines, _SENDMAIL_WARNINGS)
     if rc != 0 or errors:
-        detail = '; '.join(errors) or 'exit code %d' % rc
+        errors = errors or ['exit code %d' % rc]
         return CheckResult(False, 'sendmail -bC rejected the candidate configuration (nothing was changed): %s'
-                           % detail, rc, out, err)
+                           % '; '.join(errors), rc, out, err, warnings + cf_warnings, cf_text, SENDMAIL, errors)
     return CheckResult(True, warnings=warnings + cf_warnings, cf_text=cf_text)
+
+
+# ---------------------------------------------------------------------------
+# A change is judged by what it adds: problems the file already has are warnings.
+
+_CF_LINE = re.compile(r'candidate\.cf: line ([0-9]+): ')
+_INDENTED_MACRO = re.compile(r'^[ \t]+(?:dnl\b|[A-Za-z_][A-Za-z0-9_]*\()', re.MULTILINE)
+
+
+def _problem(line: str) -> str:
+    """An error line without the .cf line number, which moves with every edit."""
+    return _CF_LINE.sub('candidate.cf: ', line)
+
+
+def _new_problems(candidate: list, current: list) -> list:
+    """The candidate's error lines that the current file does not have (as many times as it has them)."""
+    left = [_problem(line) for line in current]
+    new = []
+    for line in candidate:
+        if _problem(line) in left:
+            left.remove(_problem(line))
+        else:
+            new.append(line)
+    return new
+
+
+def _how_to_fix(line: str, current_text: str, current_cf: str, source_path: str) -> str:
+    match = _CF_LINE.match(line)
+    if match is None:
+        return 'correct it in %s' % source_path
+    number = int(match.group(1))
+    cf_lines = current_cf.split('\n')  # as sendmail counts: splitlines() also splits at \x1c-\x1e, \x85
+    cf_line = cf_lines[number - 1] if 0 < number <= len(cf_lines) else ''
+    if cf_line[:1] in (' ', '\t'):
+        indented = [current_text.count('\n', 0, found.start()) + 1 for found in _INDENTED_MACRO.finditer(current_text)]
+        where = ('line%s %s of %s' % ('s' if len(indented) > 1 else '', ', '.join(str(n) for n in indented), source_path)
+                 if indented else 'a line of %s' % source_path)
+        return ('sendmail.cf line %d is %r: %s start%s with blanks before dnl or a macro, and m4 copies the blanks '
+                'into sendmail.cf, where a line that starts with a blank continues the one before it; remove the '
+                'indentation' % (number, cf_line, where, 's' if len(indented) == 1 else ''))
+    return 'sendmail.cf line %d is %r; correct what produces it in %s' % (number, cf_line, source_path)
+
+
+def check_change(current_text: str, text: str, syntax: str, source_path: str, workdir: str, run: Runner,
+                 tools: Tools, expected_cf_lines: tuple = (), host: Optional[HostName] = None) -> CheckResult:
+    """Check the candidate ``text`` that replaces ``current_text``; only problems it adds refuse it.
+
+    When the candidate is refused, the current file is checked the same way.  The complaints it
+    already draws come back as warnings naming the line and the fix, and the candidate passes if
+    it adds none of its own.  A current file that m4 cannot build at all is said to be so.
+    """
+    if host is None and tools.sendmail is not None:
+        host = local_host_name()
+    result = check_candidate(text, syntax, source_path, workdir, run, tools, expected_cf_lines, host)
+    if result.ok or result.stage is None:
+        return result
+    current_dir = os.path.join(workdir, 'current')
+    os.mkdir(current_dir)
+    current = check_candidate(current_text, syntax, source_path, current_dir, run, tools, (), host)
+    if current.ok:
+        return result
+    if current.stage == M4 and current.rc not in (0, None):
+        return CheckResult(False, '%s (the current %s cannot be built either: m4 fails on it with %s; fix the file '
+                                  'first, nothing was changed)' % (result.msg, source_path, '; '.join(current.errors)),
+                           result.rc, result.stdout, result.stderr, stage=result.stage, errors=result.errors)
+    if current.stage != result.stage:
+        return result
+    new = _new_problems(result.errors, current.errors)
+    if new:
+        tool = 'm4' if result.stage == M4 else 'sendmail -bC'
+        return CheckResult(False, '%s rejected the candidate %s (nothing was changed): %s' % (
+            tool, source_path if result.stage == M4 else 'configuration', '; '.join(new)) + (
+            '; the current file already has: %s' % '; '.join(current.errors)),
+            result.rc, result.stdout, result.stderr, stage=result.stage, errors=new)
+    warnings = list(result.warnings)
+    for line in current.errors:
+        if line.strip() in ('"', "'") or line.startswith('exit code '):
+            continue  # the rest of a line that quotes a newline, or only sendmail's exit status
+        warnings.append('%s already has a problem, which this change leaves as it is: %s: %s; %s' % (
+            source_path, 'm4' if result.stage == M4 else 'sendmail -bC', line,
+            _how_to_fix(line, current_text, current.cf_text, source_path)))
+    return CheckResult(True, warnings=warnings, cf_text=result.cf_text)

@@ -20,7 +20,7 @@ import traceback
 from typing import Callable, Optional
 
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_candidate, find_cf_dir
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_change, find_cf_dir
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import (
     SETTING_KINDS, plan_config, port_changes, setting_step,
 )
@@ -180,8 +180,8 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
         check = None
         if plan.changed and module.params['validate']:
             workdir = tempfile.mkdtemp(prefix='sendmail-check-', dir=module.tmpdir)
-            check = check_candidate(plan.after, syntax, path, workdir, _command_runner(module), _tools(module),
-                                    plan.expected_cf_lines)
+            check = check_change(plan.before, plan.after, syntax, path, workdir, _command_runner(module),
+                                 _tools(module), plan.expected_cf_lines)
             if not check.ok:
                 module.fail_json(msg=check.msg, rc=check.rc, stdout=check.stdout, stderr=check.stderr)
             for warning in check.warnings:

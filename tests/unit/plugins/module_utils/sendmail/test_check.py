@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import (
-    HostName, Tools, _hosts_file_qualifies, check_candidate, includes_cf_m4,
+    HostName, Tools, _hosts_file_qualifies, check_candidate, check_change, includes_cf_m4,
 )
 
 TOOLS = Tools(m4='/usr/bin/m4', sendmail='/usr/sbin/sendmail', timeout='/usr/bin/timeout',
@@ -209,3 +209,55 @@ def test_qualified_host_runs_sendmail_directly(tmp_path):
 ])
 def test_hosts_file_qualifies(hosts, qualified):
     assert _hosts_file_qualifies('vm', hosts) is qualified
+
+
+# --- a change is judged by what it adds ----------------------------------------------------------
+
+class ByTextRunner(FakeRunner):
+    """sendmail -bC answers by which candidate it checks: the current file's or the new one's."""
+
+    def __init__(self, current, candidate):
+        super().__init__()
+        self.by_dir = {'current': current, 'new': candidate}
+
+    def __call__(self, args, cwd):
+        self.calls.append((args, cwd))
+        if args[0].endswith('m4'):
+            return 0, 'O DaemonPortOptions=Name=MTA\n  \n', ''
+        return self.by_dir['current' if cwd.endswith('current') else 'new']
+
+
+OLD = (70, '', 'candidate.cf: line 2: unknown configuration line "\n"\n')
+OLD_MOVED = (70, '', 'candidate.cf: line 58: unknown configuration line "\n"\n')
+NEW = (70, '', 'candidate.cf: line 58: unknown configuration line "\n"\ncandidate.cf: line 201: Unknown delivery mode z\n')
+
+
+def change(tmp_path, runner, current_text=MC_TEXT):
+    return check_change(current_text, MC_TEXT + 'dnl\n', 'mc', '/etc/mail/sendmail.mc', str(tmp_path), runner,
+                        TOOLS, (), FQDN)
+
+
+def test_a_problem_the_file_already_has_is_a_warning(tmp_path):
+    result = change(tmp_path, ByTextRunner(OLD, OLD_MOVED), "  dnl indented\n" + MC_TEXT)
+    assert result.ok, result.msg
+    assert any('already has a problem' in warning and 'unknown configuration line' in warning
+               and 'line 1 of /etc/mail/sendmail.mc starts with blanks' in warning for warning in result.warnings)
+
+
+def test_a_problem_the_change_adds_refuses_it(tmp_path):
+    result = change(tmp_path, ByTextRunner(OLD, NEW))
+    assert not result.ok
+    assert result.errors == ['candidate.cf: line 201: Unknown delivery mode z']
+    assert 'the current file already has' in result.msg
+
+
+def test_the_current_file_is_checked_only_when_the_candidate_is_refused(tmp_path):
+    runner = ByTextRunner(OLD, (0, '', ''))
+    assert change(tmp_path, runner).ok
+    assert not any(cwd.endswith('current') for _args, cwd in runner.calls)
+
+
+def test_the_same_problem_twice_where_the_file_had_it_once_is_new(tmp_path):
+    twice = (70, '', 'candidate.cf: line 5: Unknown delivery mode z\ncandidate.cf: line 9: Unknown delivery mode z\n')
+    once = (70, '', 'candidate.cf: line 5: Unknown delivery mode z\n')
+    assert not change(tmp_path, ByTextRunner(once, twice)).ok
