@@ -45,6 +45,10 @@ options:
       - Build the candidate .mc with m4 (exit 0 and no error output), check that the built .cf
         holds the entry exactly as given, and, where sendmail is installed, run
         C(sendmail -C candidate.cf -bC). The file is changed only when all of this passes.
+      - When m4 or C(sendmail -bC) refuses the candidate, the current file is checked the same way.
+        Problems it already has come back as warnings naming the line and the fix, and only problems
+        that the change itself adds refuse it. A current file that m4 cannot build at all is said
+        to be so, and nothing changes.
     type: bool
     default: true
 """
