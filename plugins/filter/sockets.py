@@ -81,6 +81,28 @@ def missing_sockets(expected: list[str], tcp_listen: list[t.Any]) -> list[str]:
     return sorted(set(expected) - set(listening_sockets(tcp_listen or [])))
 
 
+def smtp_targets(expected: list[str], addresses: t.Optional[list[str]] = None) -> list[str]:
+    """Where to open an SMTP session to prove each ``address port`` socket answers: the address
+    itself, or for a wildcard the loopback address and the host's ``addresses`` of its family
+    (link-local ones left out: they need an interface to reach)."""
+    own = {4: set(), 6: set()}
+    for text in addresses or []:
+        address = ipaddress.ip_address(str(text).split('%', 1)[0])
+        if not address.is_link_local:
+            own[address.version].add(address)
+    targets = []
+    for key in expected:
+        host, port = key.rsplit(' ', 1)
+        address = ipaddress.ip_address(host)
+        if address.is_unspecified:
+            loopback = ipaddress.ip_address('127.0.0.1' if address.version == 4 else '::1')
+            chosen = sorted(own[address.version] | {loopback})
+        else:
+            chosen = [address]
+        targets += ['[%s]:%s' % (item, port) if item.version == 6 else '%s:%s' % (item, port) for item in chosen]
+    return list(dict.fromkeys(targets))
+
+
 class FilterModule:
     """Socket filters."""
 
@@ -90,4 +112,5 @@ class FilterModule:
             'postfix_sockets': postfix_sockets,
             'listening_sockets': listening_sockets,
             'missing_sockets': missing_sockets,
+            'smtp_targets': smtp_targets,
         }

@@ -6,7 +6,7 @@ import pytest
 from ansible.errors import AnsibleFilterError
 
 from ansible_collections.dualstack.mta.plugins.filter.sockets import (
-    listening_sockets, missing_sockets, postfix_sockets, sendmail_sockets, socket_key,
+    listening_sockets, missing_sockets, postfix_sockets, sendmail_sockets, smtp_targets, socket_key,
 )
 
 
@@ -81,3 +81,14 @@ def test_listening_sockets_from_ss_lines():
              'LISTEN 0      10             [::1]:587          [::]:*', '']
     assert listening_sockets(lines) == ['0.0.0.0 25', '127.0.0.1 587', ':: 25', '::1 587']
     assert missing_sockets(['::1 587', '2001:db8::1 25'], lines) == ['2001:db8::1 25']
+
+
+@pytest.mark.parametrize('expected, addresses, targets', [
+    (['127.0.0.1 25', '::1 25'], ['192.0.2.25'], ['127.0.0.1:25', '[::1]:25']),
+    (['0.0.0.0 25'], ['192.0.2.25', '2001:db8::25', '127.0.0.1'], ['127.0.0.1:25', '192.0.2.25:25']),
+    ([':: 25'], ['192.0.2.25', '2001:db8::25', 'fe80::1%eth0', '::1'], ['[::1]:25', '[2001:db8::25]:25']),
+    (['198.51.100.10 587'], None, ['198.51.100.10:587']),
+    ([':: 25'], None, ['[::1]:25']),
+])
+def test_smtp_targets(expected, addresses, targets):
+    assert smtp_targets(expected, addresses) == targets
