@@ -25,7 +25,8 @@ author:
   - dualstack.mta maintainers (@dualstack)
 requirements:
   - C(ss) and C(ip) from iproute2
-  - dnspython, for the DNS checks (without it they are reported as unknown)
+  - dnspython, for every DNS check; without it, PTR, FCrDNS and HELO are answered by the system resolver
+    (NSS, so /etc/hosts first) and SPF is reported as unknown, each check naming the resolver that answered
 extends_documentation_fragment:
   - dualstack.mta.attributes.READ_ONLY
 options:

@@ -3,10 +3,20 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""The ``DnsLookup`` of spf.py backed by dnspython."""
+"""The ``DnsLookup`` of spf.py: backed by dnspython, or by the system resolver where it is missing.
+
+``SystemLookup`` needs nothing beyond the standard library, so a managed host
+without dnspython still gets real answers for what the C library can ask:
+A, AAAA (``getaddrinfo``) and PTR (``gethostbyaddr``).  It asks through NSS,
+so /etc/hosts answers before DNS does.  TXT and MX cannot be asked that way:
+those lookups raise ``DnsTempError`` naming dnspython, so a check that needs
+them reads "unknown" for that reason and no other.
+"""
 
 from __future__ import annotations
 
+import ipaddress
+import socket
 import traceback
 import typing as t
 
@@ -106,3 +116,84 @@ class DnsPythonLookup:
         if answer.rrset is None:
             return []
         return [_text(rdata, rdtype) for rdata in answer.rrset]
+
+
+DNSPYTHON = "dnspython"
+SYSTEM = "the system resolver (NSS: /etc/hosts, then DNS)"
+_FAMILIES = {"A": socket.AF_INET, "AAAA": socket.AF_INET6}
+_TRY_AGAIN, _NO_RECOVERY = 2, 3  # h_errno of gethostbyaddr (netdb.h); 1 and 4 mean no such record
+# getaddrinfo errors that mean "no such name or no such record", not "no answer".
+_NO_DATA = {getattr(socket, name) for name in ("EAI_NONAME", "EAI_NODATA", "EAI_ADDRFAMILY") if hasattr(socket, name)}
+
+
+class SystemLookup:
+    """A, AAAA and PTR through the C library's resolver; other types raise ``DnsTempError``."""
+
+    def lookup(self, name: str, rdtype: str) -> list[str]:
+        if rdtype in _FAMILIES:
+            return self._addresses(name, _FAMILIES[rdtype])
+        if rdtype == "PTR":
+            return self._names(name)
+        raise DnsTempError("%s records cannot be asked through the system resolver; install dnspython "
+                           "(Debian: python3-dnspython, EL: python3-dns) on the host" % rdtype)
+
+    @staticmethod
+    def _addresses(name: str, family: int) -> list[str]:
+        try:
+            found = socket.getaddrinfo(name, None, family, socket.SOCK_STREAM)
+        except socket.gaierror as exc:
+            if exc.errno in _NO_DATA:
+                return []
+            raise DnsTempError("%s: %s" % (name, exc.strerror or exc)) from None
+        except (UnicodeError, ValueError):
+            return []  # a name that cannot exist has no records
+        return sorted({info[4][0].split("%", 1)[0] for info in found})
+
+    @staticmethod
+    def _names(pointer: str) -> list[str]:
+        address = _address_of_pointer(pointer)
+        if address is None:
+            return []
+        try:
+            host, aliases, _addresses = socket.gethostbyaddr(address)
+        except socket.herror as exc:
+            if exc.errno in (_TRY_AGAIN, _NO_RECOVERY):
+                raise DnsTempError("PTR of %s: %s" % (address, exc.strerror or exc)) from None
+            return []  # HOST_NOT_FOUND, NO_DATA: no PTR
+        except socket.gaierror as exc:
+            raise DnsTempError("PTR of %s: %s" % (address, exc.strerror or exc)) from None
+        except OSError as exc:
+            raise DnsTempError("PTR of %s: %s" % (address, exc)) from None
+        return sorted({item.rstrip(".").lower() for item in [host] + list(aliases) if item})
+
+
+def _address_of_pointer(pointer: str) -> t.Optional[str]:
+    """The address a reverse name (``...in-addr.arpa`` / ``...ip6.arpa``) stands for."""
+    labels = pointer.rstrip(".").lower().split(".")
+    try:
+        if labels[-2:] == ["in-addr", "arpa"] and len(labels) == 6:
+            return str(ipaddress.IPv4Address(".".join(reversed(labels[:4]))))
+        if labels[-2:] == ["ip6", "arpa"] and len(labels) == 34:
+            nibbles = "".join(reversed(labels[:32]))
+            return str(ipaddress.IPv6Address(int(nibbles, 16)))
+    except ValueError:
+        return None
+    return None
+
+
+def make_lookup(servers: t.Optional[list[str]], port: int, timeout: float) -> tuple[t.Any, str]:
+    """The lookup to use and the name of the resolver that answers: dnspython where it is
+    installed, else the system resolver (which cannot ask given servers)."""
+    if HAS_DNSPYTHON:
+        return DnsPythonLookup(servers, port, timeout), DNSPYTHON
+    if servers:
+        return _Refusing("asking the servers %s needs dnspython on the host" % ", ".join(servers)), DNSPYTHON
+    return SystemLookup(), SYSTEM
+
+
+class _Refusing:
+    def __init__(self, why: str) -> None:
+        self._why = why
+
+    def lookup(self, name: str, rdtype: str) -> list[str]:
+        raise DnsTempError(self._why)

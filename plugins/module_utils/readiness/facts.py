@@ -301,3 +301,11 @@ def no_mta() -> dict[str, t.Any]:
                       "fix": "install one with role dualstack.mta.sendmail or dualstack.mta.postfix, or leave the host out of the report"}}
     return {"mta": "none", "version": None, "verdict": "not ready", "reasons": ["MTA: neither sendmail nor postfix is installed"],
             "checks": checks}
+
+
+def answered_by(cell: dict[str, t.Any], resolver: str) -> dict[str, t.Any]:
+    """A DNS check's cell with the resolver that answered it, named in its detail unless it is dnspython."""
+    cell = dict(cell, resolver=resolver)
+    if resolver != "dnspython" and cell.get("detail"):
+        cell["detail"] = "%s (answered by %s)" % (cell["detail"], resolver)
+    return cell

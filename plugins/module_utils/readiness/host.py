@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import HAS_DNSPYTHON, DnsPythonLookup
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import make_lookup
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import check_address, host_addresses
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns_host import read_settings
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import families, parse_postconf
@@ -102,15 +102,9 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     helo = params["helo_name"] or settings.helo_name
     sender_domain = params["sender_domain"] or (helo.split(".", 1)[1] if "." in helo else None)
     sending = [o["sending"] for o in outbound.values() if o["sending"]]
-    if HAS_DNSPYTHON:
-        dns = DnsPythonLookup(params["resolver"], params["resolver_port"], params["timeout"])
-        entries = [check_address(dns, address, sender_domain, helo) for address in sending]
-        dns_cells = facts.dns_checks(entries, helo)
-    else:
-        entries = []
-        dns_cells = {c: {"result": facts.UNKNOWN, "detail": "dnspython is not installed on the host",
-                         "fix": "install dnspython (Debian: python3-dnspython) on the host, then run again"}
-                     for c in ("ptr", "fcrdns", "spf", "helo")}
+    dns, resolver = make_lookup(params["resolver"], params["resolver_port"], params["timeout"])
+    entries = [check_address(dns, address, sender_domain, helo) for address in sending]
+    dns_cells = {name: facts.answered_by(cell, resolver) for name, cell in facts.dns_checks(entries, helo).items()}
 
     checks = {
         "listen_ipv4": facts.listen_check(mta, "ipv4", configured, listening),
