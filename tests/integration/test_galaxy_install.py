@@ -66,8 +66,9 @@ def test_the_built_artifact_installs_with_its_dependency_and_runs_a_role_task(tm
     assert (installed / 'ansible_collections' / 'community' / 'general' / 'MANIFEST.json').exists()
 
     # Selecting the MTA uses community.general.alternatives: loading the task file fails when the
-    # dependency is missing ("couldn't resolve module/action"). In check mode the task is loaded and
-    # skipped; the next task, stopping the other MTA, needs systemd, which this controller lacks.
+    # dependency is missing ("couldn't resolve module/action"). In check mode on a machine without an
+    # mta alternative the task is loaded and skipped; the next task, stopping the other MTA, needs
+    # systemd, which this controller lacks.
     playbook = tmp_path / 'play.yml'
     playbook.write_text(
         '- hosts: localhost\n'
