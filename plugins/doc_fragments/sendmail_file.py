@@ -26,7 +26,7 @@ notes:
   - The file is replaced through a temp file in its own directory (fsync, rename), keeping owner, mode,
     ACLs and SELinux context. Temp files left by a killed run (C(.<name>.<pid>.<random>.dualstack.tmp),
     whose process has ended) are removed by the next run; no other file beside O(path) is ever
-    removed. A failed write leaves the file as it was and fails with the file, the step
+    removed or replaced. A failed write leaves the file as it was and fails with the file, the step
     and the cause.
 """
 

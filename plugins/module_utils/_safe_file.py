@@ -25,7 +25,8 @@
   - with ``backup``, copies the file to ``<path>.<pid>.<date>~`` beside the
     path it was given (ansible's usual name), through a temp file renamed only
     once the copy is complete and on disk: a backup that could not be
-    finished is never left behind;
+    finished is never left behind, and an existing file of that name is never
+    replaced;
   - writes the new text to a temp file in the target's own directory, gives
     it the owner, mode, extended attributes (ACLs) and SELinux context of the
     file it replaces, fsyncs it, renames it into place and fsyncs the
@@ -254,6 +255,8 @@ def _make_backup(module, target: str, given: str, shown: str) -> str:
             out.flush()
             os.fsync(out.fileno())
         _copy_attributes(module, target, temp)
+        if os.path.lexists(backup_path):  # not ours: a rename would replace it
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), backup_path)
         os.rename(temp, backup_path)
         temp = None
         _fsync_directory(directory)

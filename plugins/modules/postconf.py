@@ -34,7 +34,7 @@ description:
     messages name the file and the cause (for example a full or read-only file system, or an
     immutable file). Temp files that an earlier, killed run of this module left beside C(main.cf)
     (C(.main.cf.<pid>.<random>.dualstack.tmp), whose process has ended) are removed; no other
-    file there is ever removed.
+    file there is ever removed or replaced.
   - On a host where C(postconf) cannot read C(main.cf) at all because it names an address no
     interface has (C(no local interface found for ::1), as with the stock EL C(main.cf) on a host
     without IPv6), reads the settings with C(inet_protocols=ipv4) in place for that read and warns,

@@ -128,6 +128,19 @@ def test_only_our_temp_files_of_dead_writers_are_removed(tmp_path):
                 (before[name].st_ino, before[name].st_mtime_ns, before[name].st_size), name
 
 
+def test_a_backup_never_replaces_a_file_of_the_same_name(tmp_path, monkeypatch):
+    target = tmp_path / 'sendmail.mc'
+    target.write_text('old\n')
+    monkeypatch.setattr(_safe_file.time, 'strftime', lambda *args: '2024-01-01@00:00:00~')
+    taken = tmp_path / ('sendmail.mc.%d.2024-01-01@00:00:00~' % os.getpid())
+    taken.write_text('the admin\'s\n')
+    with pytest.raises(FileError) as failure:
+        replace_file(Module(), str(target), 'new\n', backup=True)
+    assert 'could not make the backup %s' % taken in str(failure.value) and 'File exists' in str(failure.value)
+    assert taken.read_text() == 'the admin\'s\n' and target.read_text() == 'old\n'
+    assert sorted(os.listdir(tmp_path)) == sorted(['sendmail.mc', taken.name])
+
+
 def test_a_temp_file_is_left_alone_while_its_writer_holds_the_lock(tmp_path):
     target = tmp_path / 'sendmail.mc'
     target.write_text('v1\n')
