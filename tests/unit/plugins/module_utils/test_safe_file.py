@@ -89,12 +89,14 @@ ADMIN_NAMES = [
 @pytest.mark.parametrize('name', ['main.cf', 'sendmail.mc', 'submit.mc', 'sendmail.cf'])
 def test_the_names_of_our_own_temp_files_match(tmp_path, name):
     pattern = _safe_file._stale_name(name)
-    for _ in range(200):
+    made = 0
+    while made < 200:  # mkstemp's random part is random: try many
         fd, temp = _safe_file._temp_file(str(tmp_path), name)
         os.close(fd)
         match = pattern.fullmatch(os.path.basename(temp))
         assert match and int(match.group(1)) == os.getpid(), temp
         os.unlink(temp)
+        made += 1
     for pid in (1, 4242, 4194303):
         assert pattern.fullmatch('.%s.%d.k2j3_4g5.dualstack.tmp' % (name, pid))
 
