@@ -24,8 +24,10 @@ notes:
   - The file is locked for the whole change, so concurrent runs lose no update.
   - When O(path) is a symbolic link, the file it points to is changed and the link stays.
   - The file is replaced through a temp file in its own directory (fsync, rename), keeping owner, mode,
-    ACLs and SELinux context. Temp files left by a killed run are removed by the next run. A failed
-    write leaves the file as it was and fails with the file, the step and the cause.
+    ACLs and SELinux context. Temp files left by a killed run (C(.<name>.<pid>.<random>.dualstack.tmp),
+    whose process has ended) are removed by the next run; no other file beside O(path) is ever
+    removed or replaced. A failed write leaves the file as it was and fails with the file, the step
+    and the cause.
 """
 
     # DAEMON_OPTIONS and CLIENT_OPTIONS entries.

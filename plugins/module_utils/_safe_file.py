@@ -17,15 +17,16 @@
   - follows a symbolic link and changes the file the link points to; the link
     stays a link (a rename onto the link's path would turn it into a regular
     file and leave the target unchanged);
-  - removes the temp files an earlier, killed run left beside the file. They
-    are recognised by name (``.<name>.<pid>.<random>.dualstack.tmp``, and the
-    ``.<name>.<random>`` / ``.<name>.<random>.tmp`` names of older releases);
-    only the holder of the lock writes them, so none of them belongs to a
-    writer that is still running;
+  - removes the temp files an earlier, killed run of this collection left
+    beside the file, and nothing else: a name exactly as ``_temp_file``
+    makes it (``.<name>.<pid>.<random>.dualstack.tmp``), a regular file, and
+    no process with that pid alive. Any other name (an editor's, etckeeper's,
+    dpkg's, ucf's, rpm's or a person's copy) is never touched;
   - with ``backup``, copies the file to ``<path>.<pid>.<date>~`` beside the
     path it was given (ansible's usual name), through a temp file renamed only
     once the copy is complete and on disk: a backup that could not be
-    finished is never left behind;
+    finished is never left behind, and an existing file of that name is never
+    replaced;
   - writes the new text to a temp file in the target's own directory, gives
     it the owner, mode, extended attributes (ACLs) and SELinux context of the
     file it replaces, fsyncs it, renames it into place and fsyncs the
@@ -159,19 +160,48 @@ def _fsync_directory(directory: str) -> None:
         os.close(fd)
 
 
+# What _temp_file's mkstemp makes: the pid (Linux's are below 2**22, 7 digits), the 8
+# characters of mkstemp's random part, then our suffix.
+_MKSTEMP_RANDOM = '[a-z0-9_]{8}'
+
+
 def _stale_name(name: str) -> re.Pattern:
-    return re.compile(r'\.%s\.(?:[0-9]+\.[a-z0-9_]+%s|[a-z0-9_]{8}(?:\.tmp)?)' % (re.escape(name), re.escape(TEMP_SUFFIX)))
+    """Exactly the names ``_temp_file`` gives temp files beside ``name``; group 1 is the pid."""
+    return re.compile(r'\.%s\.([1-9][0-9]{0,6})\.%s%s' % (re.escape(name), _MKSTEMP_RANDOM, re.escape(TEMP_SUFFIX)))
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists but is another user's (EPERM), or we cannot tell
+    return True
 
 
 def stale_temp_files(directory: str, name: str) -> list:
-    """Temp files of an earlier run of this collection beside ``name`` (regular files only)."""
+    """Temp files a killed run of this collection left beside ``name``.
+
+    A tool that edits /etc must never remove a file it did not write, so only our own
+    marker counts: the exact name ``_temp_file`` makes, a regular file (lstat: never a
+    link), and no live process with the pid in the name. Temp files are written only by
+    the holder of the file's lock, which the caller holds; the pid is a second guard that
+    costs nothing (a pid taken by another process only keeps a leftover until it ends).
+    """
     pattern = _stale_name(name)
     found = []
     for entry in sorted(os.listdir(directory)):
-        if pattern.fullmatch(entry):
-            candidate = os.path.join(directory, entry)
-            if stat.S_ISREG(os.lstat(candidate).st_mode):
-                found.append(candidate)
+        match = pattern.fullmatch(entry)
+        if match is None or _alive(int(match.group(1))):
+            continue
+        candidate = os.path.join(directory, entry)
+        try:
+            info = os.lstat(candidate)
+        except FileNotFoundError:
+            continue
+        if stat.S_ISREG(info.st_mode):
+            found.append(candidate)
     return found
 
 
@@ -225,6 +255,8 @@ def _make_backup(module, target: str, given: str, shown: str) -> str:
             out.flush()
             os.fsync(out.fileno())
         _copy_attributes(module, target, temp)
+        if os.path.lexists(backup_path):  # not ours: a rename would replace it
+            raise FileExistsError(errno.EEXIST, os.strerror(errno.EEXIST), backup_path)
         os.rename(temp, backup_path)
         temp = None
         _fsync_directory(directory)

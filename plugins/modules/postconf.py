@@ -32,7 +32,9 @@ description:
   - After a change, runs C(postfix check); when it fails, puts the previous C(main.cf) back and fails.
   - A refused or failed task leaves C(main.cf) byte for byte as it was, and no temp file. Failure
     messages name the file and the cause (for example a full or read-only file system, or an
-    immutable file). Temp files that an earlier, killed run left beside C(main.cf) are removed.
+    immutable file). Temp files that an earlier, killed run of this module left beside C(main.cf)
+    (C(.main.cf.<pid>.<random>.dualstack.tmp), whose process has ended) are removed; no other
+    file there is ever removed or replaced.
   - On a host where C(postconf) cannot read C(main.cf) at all because it names an address no
     interface has (C(no local interface found for ::1), as with the stock EL C(main.cf) on a host
     without IPv6), reads the settings with C(inet_protocols=ipv4) in place for that read and warns,

@@ -20,6 +20,7 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -31,6 +32,7 @@ DEBIAN_MC = Path('/etc/mail/sendmail.mc')
 CF_M4 = Path('/usr/share/sendmail/cf/m4/cf.m4')
 SENDMAIL = shutil.which('sendmail', path='/usr/sbin:/usr/lib:' + os.environ.get('PATH', ''))
 M4 = shutil.which('m4')
+POSTFIX_ROOT_BUILDER = Path(__file__).with_name('postfix-root')
 HOSTNAME = 'mx.example.test'
 IPV4, IPV6 = '198.51.100.10', '2001:db8:25::10'
 
@@ -39,6 +41,12 @@ REQUIRES_SENDMAIL = [
     pytest.mark.skipif(os.geteuid() != 0, reason='needs root for network namespaces and sendmail'),
     pytest.mark.skipif(not (SENDMAIL and M4 and CF_M4.exists() and DEBIAN_MC.exists()),
                        reason='needs m4, sendmail-bin and sendmail-cf (Debian packages) with /etc/mail/sendmail.mc'),
+]
+
+# Test modules that run postconf in the postfix root (``postfix_root``) set these marks.
+REQUIRES_POSTFIX_ROOT = [
+    pytest.mark.skipif(os.geteuid() != 0, reason='needs root for chroot, mounts and network namespaces'),
+    pytest.mark.skipif(not shutil.which('debootstrap'), reason='needs debootstrap (testbed/host-deps)'),
 ]
 
 MTA_V4 = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl"
@@ -209,3 +217,55 @@ def fill(directory, room):
             return
         size = max(0, size - 4096)
         os.truncate(filler, size)
+
+
+def _sh(*args, check=True):
+    return subprocess.run(list(args), capture_output=True, text=True, timeout=120, check=check)
+
+
+@pytest.fixture(scope='module')
+def postfix_root():
+    """Debian's postfix in a root of its own (built once by ``postfix-root``), under an overlay
+    for this test module, with /proc and /dev; the package's /etc/postfix is kept beside it as
+    ``pristine``."""
+    done = subprocess.run([str(POSTFIX_ROOT_BUILDER)], capture_output=True, text=True, timeout=900, check=False)
+    if done.returncode != 0:
+        pytest.skip('no postfix root file system: %s' % done.stderr.strip()[-300:])
+    lower = done.stdout.strip().splitlines()[-1]
+    work = Path(tempfile.mkdtemp(prefix='dsmta-postfix-'))
+    merged = work / 'root'
+    for name in ('upper', 'work', 'root'):
+        (work / name).mkdir()
+    mounted = []
+    try:
+        _sh('mount', '-t', 'overlay', 'overlay', '-o',
+            'lowerdir=%s,upperdir=%s,workdir=%s' % (lower, work / 'upper', work / 'work'), str(merged))
+        mounted.append(merged)
+        _sh('mount', '-t', 'proc', 'proc', str(merged / 'proc'))
+        mounted.append(merged / 'proc')
+        _sh('mount', '--rbind', '/dev', str(merged / 'dev'))  # with /dev/pts: postfix check wants a terminal
+        mounted.append(merged / 'dev')
+        shutil.copytree(merged / 'etc' / 'postfix', work / 'pristine', symlinks=True)
+        yield merged
+    finally:
+        for point in reversed(mounted):
+            _sh('umount', '-R', str(point), check=False)
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def run_postconf(root, netns=None, check=False, diff=False, timeout=120, **args):
+    """dualstack.mta.postconf in ``root`` through ansible's chroot connection, with the root's python3."""
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
+    env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO / '.cache' / 'collections'))
+    command = ([] if netns is None else ['ip', 'netns', 'exec', netns]) + [
+        ANSIBLE, 'all', '-i', '%s,' % root, '-c', 'community.general.chroot',
+        '-e', 'ansible_python_interpreter=/usr/bin/python3', '-m', 'dualstack.mta.postconf', '-a', json.dumps(args)]
+    if check:
+        command.append('--check')
+    if diff:
+        command.append('--diff')
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
+    try:
+        return json.loads(done.stdout)['plays'][0]['tasks'][0]['hosts'][str(root)]
+    except (ValueError, KeyError, IndexError):
+        pytest.fail('no module result (rc=%d):\n%s\n%s' % (done.returncode, done.stdout, done.stderr))

@@ -25,16 +25,18 @@ import time
 from pathlib import Path
 
 import pytest
-from conftest import fill, network_namespace
+from conftest import REQUIRES_POSTFIX_ROOT, fill, network_namespace, run_postconf
 
 REPO = Path(__file__).resolve().parents[2]
 ANSIBLE = str(Path(sys.executable).with_name('ansible'))
-BUILDER = Path(__file__).with_name('postfix-root')
 
-pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason='needs root for chroot, mounts and network namespaces'),
-    pytest.mark.skipif(not shutil.which('debootstrap'), reason='needs debootstrap (testbed/host-deps)'),
-]
+pytestmark = REQUIRES_POSTFIX_ROOT
+
+
+@pytest.fixture(scope='module')
+def root(postfix_root):
+    return postfix_root
+
 
 # A stock EL main.cf in the parts that matter: no mynetworks, localhost only, every protocol.
 EL_MAIN_CF = """\
@@ -56,33 +58,6 @@ def sh(*args, check=True):
     return subprocess.run(list(args), capture_output=True, text=True, timeout=120, check=check)
 
 
-@pytest.fixture(scope='module')
-def root():
-    done = subprocess.run([str(BUILDER)], capture_output=True, text=True, timeout=900, check=False)
-    if done.returncode != 0:
-        pytest.skip('no postfix root file system: %s' % done.stderr.strip()[-300:])
-    lower = done.stdout.strip().splitlines()[-1]
-    work = Path(tempfile.mkdtemp(prefix='dsmta-postfix-'))
-    merged = work / 'root'
-    for name in ('upper', 'work', 'root'):
-        (work / name).mkdir()
-    mounted = []
-    try:
-        sh('mount', '-t', 'overlay', 'overlay', '-o',
-           'lowerdir=%s,upperdir=%s,workdir=%s' % (lower, work / 'upper', work / 'work'), str(merged))
-        mounted.append(merged)
-        sh('mount', '-t', 'proc', 'proc', str(merged / 'proc'))
-        mounted.append(merged / 'proc')
-        sh('mount', '--rbind', '/dev', str(merged / 'dev'))  # with /dev/pts: postfix check wants a terminal
-        mounted.append(merged / 'dev')
-        shutil.copytree(merged / 'etc' / 'postfix', work / 'pristine', symlinks=True)
-        yield merged
-    finally:
-        for point in reversed(mounted):
-            sh('umount', '-R', str(point), check=False)
-        shutil.rmtree(work, ignore_errors=True)
-
-
 @pytest.fixture
 def etc(root):
     """/etc/postfix as the package left it, before and after every test."""
@@ -97,23 +72,6 @@ def etc(root):
     reset()
     yield config
     reset()
-
-
-def run_module(root, netns=None, check=False, diff=False, timeout=120, **args):
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO / '.cache' / 'collections'))
-    command = ([] if netns is None else ['ip', 'netns', 'exec', netns]) + [
-        ANSIBLE, 'all', '-i', '%s,' % root, '-c', 'community.general.chroot',
-        '-e', 'ansible_python_interpreter=/usr/bin/python3', '-m', 'dualstack.mta.postconf', '-a', json.dumps(args)]
-    if check:
-        command.append('--check')
-    if diff:
-        command.append('--diff')
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, check=False)
-    try:
-        return json.loads(done.stdout)['plays'][0]['tasks'][0]['hosts'][str(root)]
-    except (ValueError, KeyError, IndexError):
-        pytest.fail('no module result (rc=%d):\n%s\n%s' % (done.returncode, done.stdout, done.stderr))
 
 
 def postconf(root, *args, netns=None):
@@ -132,11 +90,11 @@ def test_lists_in_another_order_or_spelling_are_no_change(root, etc):
     before = (etc / 'main.cf').read_bytes()
     for args in (dict(name='inet_protocols', value='ipv6, ipv4'),
                  dict(name='mynetworks', value=['[::1]/128', '[::ffff:127.0.0.0]/104', '127.0.0.0/8'])):
-        result = run_module(root, **args)
+        result = run_postconf(root, **args)
         assert not result.get('failed') and not result['changed'], result
     assert (etc / 'main.cf').read_bytes() == before
-    first = run_module(root, name='inet_protocols', value='ipv4')
-    again = run_module(root, name='inet_protocols', value='ipv4,ipv4')
+    first = run_postconf(root, name='inet_protocols', value='ipv4')
+    again = run_postconf(root, name='inet_protocols', value='ipv4,ipv4')
     assert first['changed'] and not again['changed'], (first.get('msg'), again)
 
 
@@ -150,10 +108,10 @@ def test_control_characters_are_refused_in_every_value(root, etc, character):
         'smtpd_banner': '$myhostname ESMTP', 'relayhost': '[mx.example.test]',
     }
     before = (etc / 'main.cf').read_bytes()
-    result = run_module(root, parameters={name: value + character for name, value in values.items()})
+    result = run_postconf(root, parameters={name: value + character for name, value in values.items()})
     assert result.get('failed') and sorted(p.split(':')[0] for p in result['problems']) == sorted(values), result
     assert all('control character' in problem for problem in result['problems'])
-    single = run_module(root, name='inet_protocols', value=character + 'all')
+    single = run_postconf(root, name='inet_protocols', value=character + 'all')
     assert single.get('failed') and 'control character' in single['msg']
     assert (etc / 'main.cf').read_bytes() == before
 
@@ -166,7 +124,7 @@ def test_a_symlinked_main_cf_stays_a_link_and_its_target_changes(root, etc):
     (etc / 'main.cf').rename(store / 'main.cf')
     (store / 'main.cf').chmod(0o640)
     (etc / 'main.cf').symlink_to('/srv/config/main.cf')
-    result = run_module(root, name='inet_protocols', value='ipv4')
+    result = run_postconf(root, name='inet_protocols', value='ipv4')
     assert result['changed'], result
     assert (etc / 'main.cf').is_symlink() and os.readlink(etc / 'main.cf') == '/srv/config/main.cf'
     assert 'inet_protocols = ipv4' in (store / 'main.cf').read_text().splitlines()
@@ -197,14 +155,14 @@ def test_a_full_disk_fails_naming_main_cf_and_leaves_nothing(root, etc, mounts):
     small_tmpfs(etc, mounts)
     fill(etc, 0)
     before, files = (etc / 'main.cf').read_bytes(), listing(etc)
-    result = run_module(root, name='inet_protocols', value='ipv4')
+    result = run_postconf(root, name='inet_protocols', value='ipv4')
     assert result.get('failed'), result
     assert result['msg'].startswith('/etc/postfix/main.cf: could not '), result['msg']
     assert 'No space left on device' in result['msg'] and 'main.cf is unchanged' in result['msg']
     assert 'rename' not in result['msg'].split(':')[1]  # the cause, not a clean-up step
     assert (etc / 'main.cf').read_bytes() == before and listing(etc) == files
     (etc / 'filler').unlink()
-    assert run_module(root, name='inet_protocols', value='ipv4')['changed']
+    assert run_postconf(root, name='inet_protocols', value='ipv4')['changed']
     assert listing(etc) == [name for name in files if name != 'filler']
 
 
@@ -213,7 +171,7 @@ def test_a_read_only_mount_fails_naming_main_cf(root, etc, mounts):
     mounts.append(etc)
     sh('mount', '-o', 'remount,bind,ro', str(etc))
     before = (etc / 'main.cf').read_bytes()
-    result = run_module(root, name='inet_protocols', value='ipv4')
+    result = run_postconf(root, name='inet_protocols', value='ipv4')
     assert result.get('failed') and result['msg'].startswith('/etc/postfix/main.cf: could not '), result
     assert 'Read-only file system' in result['msg'] and 'mounted read-only' in result['msg']
     assert (etc / 'main.cf').read_bytes() == before
@@ -225,7 +183,7 @@ def test_an_immutable_main_cf_fails_naming_the_file_and_the_fix(root, etc):
         pytest.skip('chattr +i is not supported on the file system under %s' % etc)
     try:
         before, files = main_cf.read_bytes(), listing(etc)
-        result = run_module(root, name='inet_protocols', value='ipv4')
+        result = run_postconf(root, name='inet_protocols', value='ipv4')
         assert result.get('failed') and result['msg'].startswith('/etc/postfix/main.cf: could not replace'), result
         assert 'Operation not permitted' in result['msg'] and 'chattr -i' in result['msg']
         assert main_cf.read_bytes() == before and listing(etc) == files
@@ -236,7 +194,7 @@ def test_an_immutable_main_cf_fails_naming_the_file_and_the_fix(root, etc):
 # --- killed runs -----------------------------------------------------------------------------
 
 def test_killed_runs_leave_nothing_a_good_run_does_not_clear(root, etc):
-    (etc / '.main.cf.k3j4h5g6').write_text('left by the restore of an earlier release')
+    (etc / '.main.cf.k3j4h5g6').write_text('not ours: kept')
     files = listing(etc)
     for delay in (0.8, 1.2, 1.6, 2.0, 2.4, 2.8):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / '.cache' / 'collections'))
@@ -249,10 +207,10 @@ def test_killed_runs_leave_nothing_a_good_run_does_not_clear(root, etc):
         time.sleep(delay)
         os.killpg(process.pid, signal.SIGKILL)
         process.wait(timeout=10)
-    result = run_module(root, name='inet_protocols', value='ipv6')
+    result = run_postconf(root, name='inet_protocols', value='ipv6')
     assert result['changed'], result
     assert postconf(root, '-h', 'inet_protocols') == 'ipv6'
-    assert listing(etc) == [name for name in files if name != '.main.cf.k3j4h5g6']
+    assert listing(etc) == files
 
 
 # --- a host without IPv6, with EL's stock main.cf --------------------------------------------
@@ -270,13 +228,13 @@ def test_el_main_cf_on_a_host_without_ipv6_is_read_and_repaired(root, etc, no_ip
     broken = sh('ip', 'netns', 'exec', no_ipv6, 'chroot', str(root), 'postconf', 'inet_protocols', check=False)
     assert broken.returncode != 0 and 'no local interface found for ::1' in broken.stderr
 
-    refused = run_module(root, netns=no_ipv6, name='inet_protocols', value='all')
+    refused = run_postconf(root, netns=no_ipv6, name='inet_protocols', value='all')
     assert refused.get('failed') and 'no interface has the IPv6 loopback address ::1' in refused['msg'], refused
     assert (etc / 'main.cf').read_text() == EL_MAIN_CF
 
-    check = run_module(root, netns=no_ipv6, check=True, name='inet_protocols', value='all', ipv6_fallback=True)
-    fixed = run_module(root, netns=no_ipv6, name='inet_protocols', value='all', ipv6_fallback=True)
-    again = run_module(root, netns=no_ipv6, name='inet_protocols', value='all', ipv6_fallback=True)
+    check = run_postconf(root, netns=no_ipv6, check=True, name='inet_protocols', value='all', ipv6_fallback=True)
+    fixed = run_postconf(root, netns=no_ipv6, name='inet_protocols', value='all', ipv6_fallback=True)
+    again = run_postconf(root, netns=no_ipv6, name='inet_protocols', value='all', ipv6_fallback=True)
     for result in (check, fixed, again):
         assert result['ipv6_fallback_applied'] and not result.get('failed'), result
     assert check['changed'] and fixed['changed'] and not again['changed']

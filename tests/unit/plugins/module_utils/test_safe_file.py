@@ -8,6 +8,7 @@ from __future__ import annotations
 import errno
 import fcntl
 import os
+import subprocess
 import threading
 import time
 
@@ -63,23 +64,89 @@ def test_a_symlink_is_followed_and_kept_and_the_backup_sits_beside_the_link(tmp_
     assert os.listdir(store) == ['sendmail.mc']
 
 
-def test_stale_temp_files_of_earlier_runs_are_recognised_and_removed(tmp_path):
+def dead_pid():
+    """The pid of a process that has ended."""
+    process = subprocess.Popen(['true'])
+    process.wait()
+    return process.pid
+
+
+# Names that editors, etckeeper, dpkg, ucf, rpm and people leave beside a file.
+ADMIN_NAMES = [
+    '.{0}.original', '.{0}.previous', '.{0}.tmpfile1', '.{0}.20240101', '.{0}.abcdefgh', '.{0}.abcdefgh.tmp',
+    '.{0}.abcd_123', '.{0}.swp', '.{0}.swx', '.{0}~', '{0}~', '{0}.1', '{0}.2024-01-01', '{0}.20240101',
+    '{0}.orig', '{0}.bak', '{0}.old', '{0}.dpkg-old', '{0}.dpkg-dist', '{0}.dpkg-new', '{0}.ucf-old',
+    '{0}.ucf-dist', '{0}.rpmnew', '{0}.rpmsave', '{0}.tmp', '#{0}#', '.#{0}', '.{0}.4242.k2j3h4g5',
+    '.{0}.4242.k2j3h4g5.tmp', '.{0}.4242.k2j3h4g5.dualstack.tmp~', '.{0}.4242.k2j3h4g5.dualstack.tmp.bak',
+    '{0}.4242.k2j3h4g5.dualstack.tmp', '.{0}.4242.K2J3H4G5.dualstack.tmp', '.{0}.4242.k2j3h4g.dualstack.tmp',
+    '.{0}.4242.k2j3h4g5x.dualstack.tmp', '.{0}.0.k2j3h4g5.dualstack.tmp', '.{0}.04242.k2j3h4g5.dualstack.tmp',
+    '.{0}.12345678.k2j3h4g5.dualstack.tmp', '.{0}.x.k2j3h4g5.dualstack.tmp', '.{0}..k2j3h4g5.dualstack.tmp',
+    '.{0}.4242.k2j3-4g5.dualstack.tmp', '.{0}.4242.k2j3h4g5.dualstack.tmp.4242.k2j3h4g5.dualstack.tmp',
+    '.other.cf.4242.k2j3h4g5.dualstack.tmp', '.{0}x.4242.k2j3h4g5.dualstack.tmp',
+]
+
+
+@pytest.mark.parametrize('name', ['main.cf', 'sendmail.mc', 'submit.mc', 'sendmail.cf'])
+def test_the_names_of_our_own_temp_files_match(tmp_path, name):
+    pattern = _safe_file._stale_name(name)
+    made = 0
+    while made < 200:  # mkstemp's random part is random: try many
+        fd, temp = _safe_file._temp_file(str(tmp_path), name)
+        os.close(fd)
+        match = pattern.fullmatch(os.path.basename(temp))
+        assert match and int(match.group(1)) == os.getpid(), temp
+        os.unlink(temp)
+        made += 1
+    for pid in (1, 4242, 4194303):
+        assert pattern.fullmatch('.%s.%d.k2j3_4g5.dualstack.tmp' % (name, pid))
+
+
+@pytest.mark.parametrize('template', ADMIN_NAMES)
+@pytest.mark.parametrize('name', ['main.cf', 'sendmail.mc'])
+def test_names_an_admin_or_a_package_tool_leaves_never_match(name, template):
+    assert not _safe_file._stale_name(name).fullmatch(template.format(name))
+
+
+def test_only_our_temp_files_of_dead_writers_are_removed(tmp_path):
     target = tmp_path / 'main.cf'
     target.write_text('old\n')
-    ours = ['.main.cf.4242.k2j3h4g5.dualstack.tmp', '.main.cf.abcd_123', '.main.cf.x8y7z6w5.tmp']
-    others = ['.main.cf.swp', 'main.cf.tmp', '.main.cf.4242.k2j3h4g5.dualstack.tmp~', '.other.cf.abcd_123',
-              '.main.cf.ABCDEFGH']
-    for name in ours + others:
+    dead = dead_pid()
+    ours = ['.main.cf.%d.k2j3h4g5.dualstack.tmp' % dead, '.main.cf.%d.abcd_123.dualstack.tmp' % dead]
+    running = ['.main.cf.%d.k2j3h4g5.dualstack.tmp' % os.getpid(), '.main.cf.1.k2j3h4g5.dualstack.tmp']
+    others = [template.format('main.cf') for template in ADMIN_NAMES]
+    for name in ours + running + others:
         (tmp_path / name).write_text('partial')
+    (tmp_path / ('.main.cf.%d.linklink.dualstack.tmp' % dead)).symlink_to(target)
+    (tmp_path / ('.main.cf.%d.dirdir_1.dualstack.tmp' % dead)).mkdir()
+    kept = sorted(set(os.listdir(tmp_path)) - set(ours))
+    before = {name: (tmp_path / name).lstat() for name in kept}
     assert sorted(os.path.basename(p) for p in stale_temp_files(str(tmp_path), 'main.cf')) == sorted(ours)
     replace_file(Module(), str(target), 'new\n')
-    assert sorted(os.listdir(tmp_path)) == sorted(['main.cf'] + others)
+    assert sorted(os.listdir(tmp_path)) == kept
+    for name in kept:
+        if name != 'main.cf':
+            after = (tmp_path / name).lstat()
+            assert (after.st_ino, after.st_mtime_ns, after.st_size) == \
+                (before[name].st_ino, before[name].st_mtime_ns, before[name].st_size), name
+
+
+def test_a_backup_never_replaces_a_file_of_the_same_name(tmp_path, monkeypatch):
+    target = tmp_path / 'sendmail.mc'
+    target.write_text('old\n')
+    monkeypatch.setattr(_safe_file.time, 'strftime', lambda *args: '2024-01-01@00:00:00~')
+    taken = tmp_path / ('sendmail.mc.%d.2024-01-01@00:00:00~' % os.getpid())
+    taken.write_text('the admin\'s\n')
+    with pytest.raises(FileError) as failure:
+        replace_file(Module(), str(target), 'new\n', backup=True)
+    assert 'could not make the backup %s' % taken in str(failure.value) and 'File exists' in str(failure.value)
+    assert taken.read_text() == 'the admin\'s\n' and target.read_text() == 'old\n'
+    assert sorted(os.listdir(tmp_path)) == sorted(['sendmail.mc', taken.name])
 
 
 def test_a_temp_file_is_left_alone_while_its_writer_holds_the_lock(tmp_path):
     target = tmp_path / 'sendmail.mc'
     target.write_text('v1\n')
-    busy = tmp_path / '.sendmail.mc.999999.inflight.dualstack.tmp'
+    busy = tmp_path / ('.sendmail.mc.%d.inflight.dualstack.tmp' % dead_pid())
     holder = os.open(target, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
     busy.write_text('being written')
