@@ -36,8 +36,17 @@ testbed: venv host-deps
 sanity: venv
 	tests/sanity/run
 
+# Oldest Python each side runs on, for the ansible-core range in meta/runtime.yml (>=2.18): modules
+# and module_utils on the managed host (3.8, ansible-core 2.18's and 2.19's floor there), filters
+# and doc fragments on the controller (3.11). vermin exits 1 on anything newer it finds.
+TARGET_PYTHON := 3.8
+CONTROLLER_PYTHON := 3.11
+VERMIN := vermin --no-config-file --no-make-paths-absolute --no-tips --violations
+
 lint: collection
 	ruff check plugins tests molecule testbed/bench.py
+	$(VERMIN) -t=$(TARGET_PYTHON)- plugins/modules plugins/module_utils
+	$(VERMIN) -t=$(CONTROLLER_PYTHON)- plugins/filter plugins/doc_fragments
 	ansible-lint --profile production
 	antsibull-changelog lint
 
