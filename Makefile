@@ -11,9 +11,9 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export LC_ALL := C.UTF-8
 
-.PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit integration molecule bench clean
+.PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit unit-pythons integration molecule bench clean
 
-test: sanity lint unit integration molecule
+test: sanity lint unit unit-pythons integration molecule
 
 $(VENV)/.stamp: requirements.txt
 	python3 -m venv $(VENV)
@@ -52,6 +52,10 @@ lint: collection
 
 unit: collection
 	pytest -q tests/unit
+
+# The same tests on the machine's other Pythons from 3.8 on (module side) and 3.11 on (all).
+unit-pythons: venv
+	tests/unit/pythons
 
 integration: collection host-deps
 	pytest -q tests/integration tests/corpus
