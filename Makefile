@@ -11,9 +11,9 @@ export ANSIBLE_COLLECTIONS_PATH := $(COLLECTIONS)
 export PYTHONPATH := $(COLLECTIONS)
 export LC_ALL := C.UTF-8
 
-.PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit integration molecule bench clean
+.PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit unit-pythons integration molecule bench clean
 
-test: sanity lint unit integration molecule
+test: sanity lint unit unit-pythons integration molecule
 
 $(VENV)/.stamp: requirements.txt
 	python3 -m venv $(VENV)
@@ -36,16 +36,29 @@ testbed: venv host-deps
 sanity: venv
 	tests/sanity/run
 
+# Oldest Python each side runs on, for the ansible-core range in meta/runtime.yml (>=2.18): modules
+# and module_utils on the managed host (3.8, ansible-core 2.18's and 2.19's floor there), filters
+# and doc fragments on the controller (3.11). vermin exits 1 on anything newer it finds.
+TARGET_PYTHON := 3.8
+CONTROLLER_PYTHON := 3.11
+VERMIN := vermin --no-config-file --no-make-paths-absolute --no-tips --violations
+
 # antsibull-docs checks the markup and option references of every module, filter and role
 # (rstcheck of the RST it generates is skipped for speed).
 lint: collection
 	ruff check plugins tests molecule testbed/bench.py
+	$(VERMIN) -t=$(TARGET_PYTHON)- plugins/modules plugins/module_utils
+	$(VERMIN) -t=$(CONTROLLER_PYTHON)- plugins/filter plugins/doc_fragments
 	ansible-lint --profile production
 	antsibull-changelog lint
 	cd $(LINK) && antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck --validate-collection-refs dependent .
 
 unit: collection
 	pytest -q tests/unit
+
+# The same tests on the machine's other Pythons from 3.8 on (module side) and 3.11 on (all).
+unit-pythons: venv
+	tests/unit/pythons
 
 integration: collection host-deps
 	pytest -q tests/integration tests/corpus

@@ -11,7 +11,7 @@ import ipaddress
 import typing as t
 
 from ansible.errors import AnsibleFilterError
-from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_PORTS, socket_key
+from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_PORTS, address_text, socket_key
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.sockets import interface_sockets
 
 ANY = {'inet': '0.0.0.0', 'inet6': '::'}
@@ -33,7 +33,7 @@ def _literal(address: str) -> t.Optional[str]:
     """The address as an IP literal, or None for a host name."""
     text = address[5:] if address.lower().startswith('ipv6:') else address
     try:
-        return ipaddress.ip_address(text).compressed
+        return address_text(ipaddress.ip_address(text))
     except ValueError:
         return None
 

@@ -29,6 +29,19 @@ _IPV6_CHARACTERS = re.compile(r'[0-9A-Fa-f:.]+')
 _IPV4_CHARACTERS = re.compile(r'[0-9.]+')
 
 
+def address_text(ip: IPAddress) -> str:
+    """``ip.compressed``, spelled the same on every Python.
+
+    Python 3.13 writes the IPv4 part of an IPv4-mapped IPv6 address dotted
+    (``::ffff:198.51.100.7``); older Pythons write it in hex (``::ffff:c633:6407``). The hex form
+    is kept, so that a controller and a managed host on different Pythons agree.
+    """
+    mapped = getattr(ip, 'ipv4_mapped', None)
+    if mapped is not None:
+        return '::ffff:%x:%x' % (int(mapped) >> 16, int(mapped) & 0xffff)
+    return ip.compressed
+
+
 def socket_key(address: str, port: Union[int, str]) -> str:
     """One spelling per TCP socket, ``address port``: the compressed address, brackets and zone dropped.
 
@@ -37,7 +50,7 @@ def socket_key(address: str, port: Union[int, str]) -> str:
     text = str(address).strip('[]').split('%', maxsplit=1)[0]
     if text in ('*', ''):
         text = '::'
-    return '%s %d' % (ipaddress.ip_address(text).compressed, int(port))
+    return '%s %d' % (address_text(ipaddress.ip_address(text)), int(port))
 
 
 def is_host_name(text: str) -> bool:

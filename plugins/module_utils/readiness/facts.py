@@ -16,7 +16,7 @@ import ipaddress
 import json
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip, socket_key
+from ansible_collections.dualstack.mta.plugins.module_utils.net import address_text, parse_ip, socket_key
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import PortOptions, daemon_socket
 
 PORTS = (25, 587, 465)
@@ -65,7 +65,7 @@ def parse_ss(output: str) -> list[dict[str, t.Any]]:
         ip = ipaddress.ip_address(host)
         mapped = getattr(ip, "ipv4_mapped", None)
         families = ["ipv4"] if mapped is not None or ip.version == 4 else ["ipv6"]
-        found.append({"address": ip.compressed, "port": int(port), "families": families})
+        found.append({"address": address_text(ip), "port": int(port), "families": families})
     return found
 
 

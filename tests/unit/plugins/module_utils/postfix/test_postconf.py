@@ -5,9 +5,11 @@
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -32,6 +34,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf imp
     with_ipv4_fallback,
     words,
 )
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix import postconf as postconf_module
 
 # --- normalisation -------------------------------------------------------------------------
 
@@ -517,5 +520,10 @@ def test_the_module_needs_no_netaddr_on_the_managed_host():
         "assert validate({'mynetworks': '[2001:db8::1]/64'})\n"
         "assert 'netaddr' not in [m for m in sys.modules if sys.modules[m] is not None]\n"
     )
-    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False)
+    # The child finds the collection where this process found it (ansible-test loads it without
+    # PYTHONPATH): the folder that holds ansible_collections, ahead of the inherited path.
+    root = Path(postconf_module.__file__).parents[6]
+    path = os.pathsep.join(p for p in (str(root), os.environ.get("PYTHONPATH", "")) if p)
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False,
+                          env=dict(os.environ, PYTHONPATH=path))
     assert done.returncode == 0, done.stderr
