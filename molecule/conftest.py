@@ -38,6 +38,17 @@ def addresses():
     return _global_addresses
 
 
+def _os_family(name):
+    """The host's OS family as Ansible names it: Debian, RedHat."""
+    facts = _host(name).ansible("ansible.builtin.setup", "gather_subset=!all", check=False)
+    return facts["ansible_facts"]["ansible_os_family"]
+
+
+@pytest.fixture(scope="session")
+def os_family():
+    return _os_family
+
+
 # Waits for the greeting before it speaks: sendmail's greet_pause rejects early talkers.
 _BANNER_CLIENT = (
     "import socket,sys;"
