@@ -13,7 +13,7 @@ export LC_ALL := C.UTF-8
 
 .PHONY: test demo demo-destroy venv collection host-deps testbed sanity lint unit unit-pythons integration molecule bench clean
 
-test: sanity lint unit unit-pythons integration molecule
+test: sanity lint unit integration molecule
 
 $(VENV)/.stamp: requirements.txt
 	python3 -m venv $(VENV)

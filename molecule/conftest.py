@@ -38,6 +38,17 @@ def addresses():
     return _global_addresses
 
 
+def _os_family(name):
+    """The host's OS family as Ansible names it: Debian, RedHat."""
+    facts = _host(name).ansible("ansible.builtin.setup", "gather_subset=!all", check=False)
+    return facts["ansible_facts"]["ansible_os_family"]
+
+
+@pytest.fixture(scope="session")
+def os_family():
+    return _os_family
+
+
 # Waits for the greeting before it speaks: sendmail's greet_pause rejects early talkers.
 _BANNER_CLIENT = (
     "import socket,sys;"
@@ -47,9 +58,20 @@ _BANNER_CLIENT = (
 )
 
 
+def _python():
+    """The interpreter the scenario runs modules with (molecule.yml's provisioner env passes it on).
+
+    EL8 images have no python3, only python3.11: the scenario names it, the tests do not guess.
+    """
+    try:
+        return os.environ["ANSIBLE_PYTHON_INTERPRETER"]
+    except KeyError:
+        pytest.fail("ANSIBLE_PYTHON_INTERPRETER is not set: the scenario's molecule.yml must pass it on")
+
+
 def _smtp_banner(client, address, port=25):
     """The first line the server at address:port sends, read from the client host."""
-    result = client.run(f'python3 -c "{_BANNER_CLIENT}" {address} {port}')
+    result = client.run(f'{_python()} -c "{_BANNER_CLIENT}" {address} {port}')
     return result.stdout.strip() or result.stderr.strip()
 
 

@@ -33,10 +33,21 @@ def test_mail_arrives_from_the_wanted_address(host_named, addresses, sendmail_li
             assert f"[{sendmail_literal(other)}]" not in message, message
 
 
+# The saved rules and the service that loads them at boot, per OS family.
+SAVED = {
+    "Debian": ({"inet": "/etc/iptables/rules.v4", "inet6": "/etc/iptables/rules.v6"},
+               {"inet": "netfilter-persistent", "inet6": "netfilter-persistent"}),
+    "RedHat": ({"inet": "/etc/sysconfig/iptables", "inet6": "/etc/sysconfig/ip6tables"},
+               {"inet": "iptables", "inet6": "ip6tables"}),
+}
+
+
 @pytest.mark.parametrize("backend", ["nft", "legacy"])
 @pytest.mark.parametrize("family", ["inet", "inet6"])
-def test_one_rule_per_source_on_each_backend(host_named, addresses, backend, family):
-    # side_effect ran the role ten times on each backend.
+def test_one_rule_per_source_on_each_backend(host_named, addresses, os_family, backend, family):
+    # side_effect ran the role ten times on each backend; EL9 ships the nft backend alone.
+    if backend == "legacy" and os_family("os-mx2") != "Debian":
+        pytest.skip("only Debian ships the legacy iptables backend")
     listing = host_named("os-mx2").check_output(
         f"{COMMANDS[family]}-{backend} -t nat -S POSTROUTING 2>/dev/null"
     )
@@ -50,8 +61,8 @@ def test_one_rule_per_source_on_each_backend(host_named, addresses, backend, fam
 
 
 @pytest.mark.parametrize("family", ["inet", "inet6"])
-def test_rules_are_saved(host_named, family):
-    path = "/etc/iptables/rules.v4" if family == "inet" else "/etc/iptables/rules.v6"
-    saved = host_named("os-mx2").check_output(f"cat {path}")
+def test_rules_are_saved(host_named, os_family, family):
+    paths, services = SAVED[os_family("os-mx2")]
+    saved = host_named("os-mx2").check_output(f"cat {paths[family]}")
     assert f"--to-source {WANTED[family]}" in saved, saved
-    assert host_named("os-mx2").service("netfilter-persistent").is_enabled
+    assert host_named("os-mx2").service(services[family]).is_enabled
