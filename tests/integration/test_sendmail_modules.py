@@ -120,9 +120,15 @@ def test_failing_sendmail_check_leaves_the_cf(netns, mc):
     cf = build_cf(mc)
     broken = cf.read_text() + 'O Timeout.connect=5x\n'
     cf.write_text(broken)
+    # A fault the file already has is reported, not blamed on the change; bad input is still refused.
     result = run_module(netns, 'sendmail_daemon', path=str(cf), name='MTA-v6', family='inet6', addr='::1')
-    assert result.get('failed') and 'sendmail -bC rejected' in result['msg'] and 'Invalid time unit' in result['msg']
-    assert cf.read_text() == broken
+    assert not result.get('failed') and result['changed'], result.get('msg')
+    assert any('already has a problem' in w and 'Invalid time unit' in w for w in result['warnings'])
+    assert 'O Timeout.connect=5x' in cf.read_text()
+    before = cf.read_text()
+    result = run_module(netns, 'sendmail_daemon', path=str(cf), name='MTA-v6', options={'DeliveryMode': 'z'})
+    assert result.get('failed') and 'must be one of' in result['msg'], result
+    assert cf.read_text() == before
 
 
 # --- concurrency -----------------------------------------------------------------------

@@ -96,9 +96,15 @@ def test_real_errors_still_fail_under_a_short_name(netns, tmp_path, mc):
     cf.write_text(subprocess.run(['m4', str(mc)], capture_output=True, text=True, check=True).stdout
                   + 'O Timeout.connect=5x\n')
     before = cf.read_bytes()
+    # The old fault is still found under the stand-in name and reported; bad input is still refused.
     result, dummy = run_module(netns, tmp_path, 'sendmail_daemon', path=str(cf), name='MTA-v6', family='inet6',
                                addr='::1')
-    assert result.get('failed') and 'Invalid time unit' in result['msg'], result
+    assert not result.get('failed'), result
+    assert any('already has a problem' in w and 'Invalid time unit' in w for w in result['warnings'])
+    before = cf.read_bytes()
+    result, dummy = run_module(netns, tmp_path, 'sendmail_daemon', path=str(cf), name='MTA-v6',
+                               options={'DeliveryMode': 'z'})
+    assert result.get('failed') and 'must be one of' in result['msg'], result
     assert cf.read_bytes() == before
 
 
