@@ -40,7 +40,7 @@ def etc(root):
     reset()
 
 
-def service(root, *args, check=False, diff=False, **options):
+def service(root, check=False, diff=False, **options):
     return run_postconf(root, check=check, diff=diff, _module='dualstack.mta.postfix_service', **options)
 
 
@@ -59,7 +59,7 @@ def test_add_submission_then_no_change(root, etc):
     again = service(root, **SUBMISSION)
     assert not again.get('failed') and not again['changed'], again
     # Options in another order, chroot spelled as a boolean: the same meaning.
-    same = dict(SUBMISSION, chroot='yes', options=dict(reversed(list(SUBMISSION['options'].items()))))
+    same = {**SUBMISSION, 'chroot': 'yes', 'options': dict(reversed(list(SUBMISSION['options'].items())))}
     assert not service(root, **same)['changed']
 
 
@@ -106,4 +106,3 @@ def test_refusal_leaves_master_cf(root, etc, bad):
     result = service(root, **bad)
     assert result.get('failed'), result
     assert (etc / 'master.cf').read_bytes() == before
-
