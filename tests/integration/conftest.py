@@ -253,13 +253,13 @@ def postfix_root():
         shutil.rmtree(work, ignore_errors=True)
 
 
-def run_postconf(root, netns=None, check=False, diff=False, timeout=120, **args):
-    """dualstack.mta.postconf in ``root`` through ansible's chroot connection, with the root's python3."""
+def run_postconf(root, netns=None, check=False, diff=False, timeout=120, _module='dualstack.mta.postconf', **args):
+    """dualstack.mta.postconf (or ``_module``) in ``root`` through ansible's chroot connection, with the root's python3."""
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
     env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(REPO / '.cache' / 'collections'))
     command = ([] if netns is None else ['ip', 'netns', 'exec', netns]) + [
         ANSIBLE, 'all', '-i', '%s,' % root, '-c', 'community.general.chroot',
-        '-e', 'ansible_python_interpreter=/usr/bin/python3', '-m', 'dualstack.mta.postconf', '-a', json.dumps(args)]
+        '-e', 'ansible_python_interpreter=/usr/bin/python3', '-m', _module, '-a', json.dumps(args)]
     if check:
         command.append('--check')
     if diff:
