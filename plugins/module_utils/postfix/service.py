@@ -16,6 +16,8 @@ import re
 import typing as t
 from dataclasses import dataclass, field
 
+from ansible_collections.dualstack.mta.plugins.module_utils.net import HOST_LABEL
+
 TYPES = ("inet", "unix", "unix-dgram", "fifo", "pass")
 STATES = ("present", "absent", "commented")
 
@@ -33,8 +35,8 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _BLANK = re.compile(r"\s")
 _PARAMETER = re.compile(r"[A-Za-z0-9_]+\Z")
 _PORT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
-_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOST_NAME = re.compile(r"(?=.{1,253}\Z)%s(?:\.%s)*\Z" % (_LABEL, _LABEL))
+# net.HOST_NAME's labels, without the trailing dot it allows: master.cf takes none.
+_HOST_NAME = re.compile(r"(?=.{1,253}\Z)%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
 _WAKEUP = re.compile(r"(?:[0-9]+\??|-)\Z")
 _MAXPROC = re.compile(r"(?:[0-9]+|-)\Z")
 
