@@ -125,9 +125,15 @@ def macro_layer(tmp_path_factory):
     return layer
 
 
+# Queue directories the stock files name (sendmail -bC changes into them): a private /var/spool holds
+# them, so the test does not depend on which of them the machine running it has.
+QUEUE_DIRS = ('mqueue', 'clientmqueue', 'mqueue-client')
+
+
 def in_sendmail_ns(netns, layer, command):
     script = ('mount --make-rprivate / && mount -t overlay overlay -o lowerdir="$0":/usr/share /usr/share '
-              '&& hostname %s && exec "$@"' % HOSTNAME)
+              '&& mount -t tmpfs tmpfs /var/spool && mkdir -p %s '
+              '&& hostname %s && exec "$@"' % (' '.join('/var/spool/' + d for d in QUEUE_DIRS), HOSTNAME))
     return ['ip', 'netns', 'exec', netns, 'unshare', '--uts', '--mount', '--', 'sh', '-c', script, str(layer)] + list(
         command)
 
