@@ -74,7 +74,8 @@ def bench(role: str, playbook: str, hosts_var: str, workdir: Path) -> dict:
     host = 'bench-' + role
     inventory = workdir / (host + '.yml')
     inventory.write_text(json.dumps({'all': {'hosts': {host: {
-        'ansible_connection': 'containers.podman.podman', 'ansible_python_interpreter': '/usr/bin/python3'}}}}))
+        'ansible_connection': 'containers.podman.podman', 'ansible_user': 'root',
+        'ansible_python_interpreter': '/usr/bin/python3'}}}}))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
     converge = ['ansible-playbook', '-i', str(inventory), '-e', '%s=%s' % (hosts_var, host), playbook]
     floor = ['ansible', host, '-i', str(inventory), '-m', 'ansible.builtin.ping']
