@@ -1,8 +1,7 @@
-#!/usr/bin/env python3
 """Mail keeps flowing through a rollout: a measurement, not a test.
 
 Sets up the rollout scenario's four hosts (Molecule create, which prepares them too), frees ro-pf1's [::]:25 so
-every host converts, and starts testbed/mailflow-sender on each: a few messages a second through
+every host converts, and starts testbed/mailflow_sender.py on each: a few messages a second through
 the host's own MTA over 127.0.0.1 and ::1 (once it answers), and a TCP connect to port 25 every
 0.2 s. Then playbooks/rollout.yml runs over SSH as in the scenario. Afterwards every message the
 MTA accepted (250 after DATA) must be in the mailbox: the rest are lost. Prints, per host, the
@@ -63,7 +62,7 @@ def start_senders():
     for host, mta in HOSTS.items():
         if mta == 'sendmail':
             podman(host, 'sh', '-c', EXEMPT_MEASURING_CLIENT)
-        run(['podman', 'cp', str(REPO / 'testbed' / 'mailflow-sender'), host + ':/usr/local/sbin/mailflow-sender'])
+        run(['podman', 'cp', str(REPO / 'testbed' / 'mailflow_sender.py'), host + ':/usr/local/sbin/mailflow-sender'])
         podman(host, 'sh', '-c', 'id flow >/dev/null 2>&1 || useradd --create-home flow; '
                                  'rm -f /run/mailflow.stop /run/mailflow.json /var/mail/flow')
         run(['podman', 'exec', '--detach', host, 'python3', '/usr/local/sbin/mailflow-sender', '4'])
@@ -74,7 +73,7 @@ def stop_senders():
     for host in HOSTS:
         podman(host, 'touch', '/run/mailflow.stop')
     for host in HOSTS:
-        for _ in range(60):
+        for _attempt in range(60):
             done = subprocess.run(['podman', 'exec', host, 'cat', '/run/mailflow.json'],
                                   capture_output=True, text=True, check=False)
             if done.returncode == 0:
@@ -140,7 +139,7 @@ def main():
         results = stop_senders()
         # Delivery is local and quick; give the queues a minute to empty.
         for host in HOSTS:
-            for _ in range(60):
+            for _attempt in range(60):
                 results[host]['delivered'] = delivered(host)
                 accepted = {m['number'] for m in results[host]['messages'] if m['answer'] == '250'}
                 if accepted <= results[host]['delivered']:

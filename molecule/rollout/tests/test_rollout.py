@@ -27,8 +27,8 @@ def _state(server, recorded=False):
 def _ehlo(address):
     """Greeting and EHLO code of the listener at address:25, seen from the controller."""
     with smtplib.SMTP(timeout=30) as session:
-        _, greeting = session.connect(str(address), 25)
-        code, _ = session.ehlo("probe.example.test")
+        _code, greeting = session.connect(str(address), 25)
+        code, _text = session.ehlo("probe.example.test")
         return greeting.decode(errors="replace"), code
 
 
@@ -63,7 +63,7 @@ def test_failed_host_is_back_on_its_previous_configuration(host_named):
 def test_failed_host_still_receives_mail_on_ipv4(addresses):
     address = str(addresses("ro-pf1")["inet"][0])
     with smtplib.SMTP(timeout=30) as session:
-        _, greeting = session.connect(address, 25)
+        _code, greeting = session.connect(address, 25)
         assert "ESMTP Postfix" in greeting.decode(errors="replace")
         refused = session.sendmail(
             "<>", ["postmaster@mx3.example.test"], "Subject: rollout test\r\n\r\nstill here\r\n"

@@ -1,4 +1,3 @@
-#!/usr/bin/python3
 """Mail at a steady rate through a host's own MTA while it is rolled out, and its port 25 watched.
 
 Runs on the mail host (standard library only) until STOP exists, then writes RESULT:
