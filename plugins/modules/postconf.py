@@ -85,6 +85,14 @@ options:
       - V(true) sets C(inet_protocols) to V(ipv4) instead and warns.
     type: bool
     default: false
+  backup:
+    description:
+      - Before a change, copy C(main.cf) beside it under a name with the time in it (as
+        M(ansible.builtin.copy) does), and return the copy's name in RV(backup_file), so a play can
+        put the previous C(main.cf) back when postfix does not come up with the new one.
+      - The module never removes or replaces a backup.
+    type: bool
+    default: false
 notes:
   - Values may not contain newlines, tabs, NUL or other control characters, anywhere in the value;
     such a task is refused and C(main.cf) stays as it was. Write IPv6 networks in
@@ -179,6 +187,11 @@ config_dir:
   returned: always
   type: str
   sample: /etc/postfix
+backup_file:
+  description: The copy of the previous C(main.cf).
+  returned: when O(backup=true) and main.cf changed (not in check mode)
+  type: str
+  sample: /etc/postfix/main.cf.2741.2026-12-05@21:40:12~
 postconf_warnings:
   description:
     - Warnings postconf and C(postfix check) printed, such as an unknown parameter name. Also shown
@@ -211,6 +224,7 @@ def main() -> None:
             state=dict(type="str", choices=["present", "absent"], default="present"),
             config_dir=dict(type="path"),
             ipv6_fallback=dict(type="bool", default=False),
+            backup=dict(type="bool", default=False),
         ),
         mutually_exclusive=[("parameters", "name")],
         required_one_of=[("parameters", "name")],

@@ -98,6 +98,19 @@ def test_lists_in_another_order_or_spelling_are_no_change(root, etc):
     assert first['changed'] and not again['changed'], (first.get('msg'), again)
 
 
+def test_backup_keeps_the_previous_main_cf_only_when_it_changes(root, etc):
+    before = (etc / 'main.cf').read_bytes()
+    checked = run_postconf(root, check=True, name='inet_protocols', value='ipv4', backup=True)
+    assert checked['changed'] and 'backup_file' not in checked, checked
+    changed = run_postconf(root, name='inet_protocols', value='ipv4', backup=True)
+    assert changed['changed'], changed
+    backup = root / changed['backup_file'].lstrip('/')
+    assert backup.parent == etc and backup.read_bytes() == before
+    again = run_postconf(root, name='inet_protocols', value='ipv4', backup=True)
+    assert not again['changed'] and 'backup_file' not in again, again
+    assert [name for name in listing(etc) if name.endswith('~')] == [backup.name]
+
+
 # --- control characters ----------------------------------------------------------------------
 
 @pytest.mark.parametrize('character', ['\r', '\n', '\t', '\x00'], ids=['CR', 'LF', 'TAB', 'NUL'])

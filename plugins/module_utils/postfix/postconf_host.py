@@ -304,7 +304,10 @@ def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
             raise Failure("%s: could not open the file to lock it: %s" % (path, describe(error)))
         main_cf = MainCf(path)
         changes, warnings, fallback = _refuse(module, host, main_cf, wanted, directory)
+        backup_file = None
         if changes.changed and not module.check_mode:
+            if module.params.get("backup"):
+                backup_file = module.backup_local(path)
             warnings += _write(module, host, main_cf, changes, directory)
 
     if set(wanted) & RESTART_PARAMETERS:
@@ -323,6 +326,8 @@ def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
         config_dir=directory,
         postconf_warnings=warnings,
     )
+    if backup_file:
+        report["backup_file"] = backup_file
     if module._diff:
         report["diff"] = changes.diff(main_cf.path)
     return report
