@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import os
@@ -18,6 +19,9 @@ def _host(name):
     )
 
 
+# A verify step changes no address, so each host is asked once: every question over the
+# ansible connection costs a second or more.
+@functools.lru_cache(maxsize=None)
 def _global_addresses(name):
     """Global addresses of eth0 by family, in the order the kernel lists them."""
     out = _host(name).check_output("ip -j addr show dev eth0")
@@ -38,6 +42,7 @@ def addresses():
     return _global_addresses
 
 
+@functools.lru_cache(maxsize=None)
 def _os_family(name):
     """The host's OS family as Ansible names it: Debian, RedHat."""
     facts = _host(name).ansible("ansible.builtin.setup", "gather_subset=!all", check=False)

@@ -45,7 +45,7 @@ SAVED = {
 @pytest.mark.parametrize("backend", ["nft", "legacy"])
 @pytest.mark.parametrize("family", ["inet", "inet6"])
 def test_one_rule_per_source_on_each_backend(host_named, addresses, os_family, backend, family):
-    # side_effect ran the role ten times on each backend; EL9 ships the nft backend alone.
+    # side_effect ran the role three times on each backend; EL9 ships the nft backend alone.
     if backend == "legacy" and os_family("os-mx2") != "Debian":
         pytest.skip("only Debian ships the legacy iptables backend")
     listing = host_named("os-mx2").check_output(
