@@ -43,6 +43,7 @@ TARGET_PYTHON := 3.8
 CONTROLLER_PYTHON := 3.11
 VERMIN := vermin --no-config-file --no-make-paths-absolute --no-tips --violations
 
+# check-jsonschema validates the workflows against GitHub's schema as it vendors it (no network).
 # antsibull-docs checks the markup and option references of every module, filter and role
 # (rstcheck of the RST it generates is skipped for speed).
 lint: collection
@@ -51,6 +52,7 @@ lint: collection
 	$(VERMIN) -t=$(CONTROLLER_PYTHON)- plugins/filter plugins/doc_fragments
 	ansible-lint --profile production
 	antsibull-changelog lint
+	check-jsonschema --builtin-schema vendor.github-workflows .github/workflows/*.yml
 	cd $(LINK) && antsibull-docs lint-collection-docs --plugin-docs --skip-rstcheck --validate-collection-refs dependent .
 
 unit: collection
