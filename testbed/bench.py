@@ -5,11 +5,14 @@
 
 """How long a role takes on a test-bed host: first converge, then no-op runs against a floor.
 
-For each role a fresh container is started; the role's playbook converges it once, then five
-no-op runs alternate with the floor (``ansible -m ping`` on the same host, the cost of one
+For each role fresh containers are started; the role's playbook converges them once, then five
+no-op runs alternate with the floor (``ansible -m ping`` on the same hosts, the cost of one
 round trip through the connection). Printed: the first run, the medians, the no-op/floor
-ratio and the number of tasks that ran a module on the host in each run. A benchmark, not a
+ratio and the number of tasks that ran a module on a host in each run. A benchmark, not a
 test: it fails only when a run fails.
+
+DUALSTACK_BENCH_HOSTS="1 20" runs it as a fleet too: N hosts with N forks, and for each N
+after the first, wall(N)/wall(1) of the first converge, the no-op and the floor.
 """
 
 from __future__ import annotations
@@ -27,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 IMAGE = os.environ.get('DUALSTACK_TESTBED_IMAGE', 'localhost/dualstack-testbed:bookworm')
 NETWORK = os.environ.get('DUALSTACK_TESTBED_NETWORK', 'dualstack-mta')
 NOOP_RUNS = 5
+FLEETS = [int(n) for n in os.environ.get('DUALSTACK_BENCH_HOSTS', '1').split()]
 ROLES = {
     'sendmail': ('playbooks/sendmail_dual_stack.yml', 'dualstack_sendmail_hosts'),
     'postfix': ('playbooks/postfix_dual_stack.yml', 'dualstack_postfix_hosts'),
@@ -61,38 +65,41 @@ def remote_calls(json_output: str, host: str) -> int:
     return calls
 
 
-def start_host(name: str) -> None:
-    subprocess.run(['podman', 'rm', '-f', name], capture_output=True, check=False)
-    subprocess.run(['podman', 'run', '-d', '--name', name, '--hostname', name + '.example.test',
-                    '--network', NETWORK, '--cap-add', 'NET_ADMIN,NET_RAW,SYS_PTRACE', '--systemd', 'always',
-                    IMAGE, '/sbin/init'], capture_output=True, check=True)
-    subprocess.run(['podman', 'exec', name, 'systemctl', 'is-system-running', '--wait'],
-                   capture_output=True, check=False, timeout=120)
+def start_hosts(names: list) -> None:
+    for name in names:
+        subprocess.run(['podman', 'rm', '-f', name], capture_output=True, check=False)
+        subprocess.run(['podman', 'run', '-d', '--name', name, '--hostname', name + '.example.test',
+                        '--network', NETWORK, '--cap-add', 'NET_ADMIN,NET_RAW,SYS_PTRACE', '--systemd', 'always',
+                        IMAGE, '/sbin/init'], capture_output=True, check=True)
+    for name in names:
+        subprocess.run(['podman', 'exec', name, 'systemctl', 'is-system-running', '--wait'],
+                       capture_output=True, check=False, timeout=120)
 
 
-def bench(role: str, playbook: str, hosts_var: str, workdir: Path) -> dict:
-    host = 'bench-' + role
-    inventory = workdir / (host + '.yml')
+def bench(role: str, playbook: str, hosts_var: str, workdir: Path, count: int) -> dict:
+    hosts = ['bench-%s-%d' % (role, number) for number in range(count)]
+    inventory = workdir / ('bench-%s-%d.yml' % (role, count))
     inventory.write_text(json.dumps({'all': {'hosts': {host: {
         'ansible_connection': 'containers.podman.podman', 'ansible_user': 'root',
-        'ansible_python_interpreter': '/usr/bin/python3'}}}}))
+        'ansible_python_interpreter': '/usr/bin/python3'} for host in hosts}}}))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
-    converge = ['ansible-playbook', '-i', str(inventory), '-e', '%s=%s' % (hosts_var, host), playbook]
-    floor = ['ansible', host, '-i', str(inventory), '-m', 'ansible.builtin.ping']
-    start_host(host)
+    forks = ['--forks', str(count)]
+    converge = ['ansible-playbook', '-i', str(inventory), *forks, '-e', '%s=all' % hosts_var, playbook]
+    floor = ['ansible', 'all', '-i', str(inventory), *forks, '-m', 'ansible.builtin.ping']
+    start_hosts(hosts)
     try:
         first, output = run(converge, env, '%s first converge' % role)
-        first_calls = remote_calls(output, host)
+        first_calls = remote_calls(output, hosts[0])
         floors, noops, noop_calls = [], [], []
         for _run in range(NOOP_RUNS):
             floors.append(run(floor, env, 'ping')[0])
             elapsed, output = run(converge, env, '%s no-op converge' % role)
             noops.append(elapsed)
-            noop_calls.append(remote_calls(output, host))
+            noop_calls.append(remote_calls(output, hosts[0]))
     finally:
-        subprocess.run(['podman', 'rm', '-f', host], capture_output=True, check=False)
+        subprocess.run(['podman', 'rm', '-f', *hosts], capture_output=True, check=False)
     return {
-        'role': role, 'first_s': first, 'first_calls': first_calls,
+        'role': role, 'hosts': count, 'first_s': first, 'first_calls': first_calls,
         'noop_median_s': statistics.median(noops), 'floor_median_s': statistics.median(floors),
         'noop_calls': sorted(set(noop_calls)),
     }
@@ -103,13 +110,22 @@ def main() -> None:
     results = []
     with tempfile.TemporaryDirectory() as workdir:
         for role, (playbook, hosts_var) in ROLES.items():
-            results.append(bench(role, playbook, hosts_var, Path(workdir)))
-    header = ('role', 'first s', 'calls', 'no-op med s', 'floor med s', 'ratio', 'calls')
-    print('%-9s %9s %6s %12s %12s %6s %8s' % header)
+            for count in FLEETS:
+                results.append(bench(role, playbook, hosts_var, Path(workdir), count))
+    header = ('role', 'hosts', 'first s', 'calls', 'no-op med s', 'floor med s', 'ratio', 'calls')
+    print('%-9s %5s %9s %6s %12s %12s %6s %8s' % header)
     for item in results:
-        print('%-9s %9.1f %6d %12.1f %12.1f %6.1f %8s' % (
-            item['role'], item['first_s'], item['first_calls'], item['noop_median_s'], item['floor_median_s'],
-            item['noop_median_s'] / item['floor_median_s'], '/'.join(map(str, item['noop_calls']))))
+        print('%-9s %5d %9.1f %6d %12.1f %12.1f %6.1f %8s' % (
+            item['role'], item['hosts'], item['first_s'], item['first_calls'], item['noop_median_s'],
+            item['floor_median_s'], item['noop_median_s'] / item['floor_median_s'],
+            '/'.join(map(str, item['noop_calls']))))
+    # A fleet against one host: how the wall time grows with N hosts and N forks.
+    for item in results:
+        one = next((r for r in results if r['role'] == item['role'] and r['hosts'] == 1), None)
+        if one is not None and item['hosts'] > 1:
+            print('%s: %d hosts / 1 host: first %.1fx, no-op %.1fx, floor %.1fx' % (
+                item['role'], item['hosts'], item['first_s'] / one['first_s'],
+                item['noop_median_s'] / one['noop_median_s'], item['floor_median_s'] / one['floor_median_s']))
 
 
 if __name__ == '__main__':
