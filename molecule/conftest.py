@@ -13,10 +13,25 @@ import pytest
 import testinfra
 
 
-def _host(name):
+@functools.lru_cache(maxsize=None)
+def _ansible_host(name):
     return testinfra.get_host(
         f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"
     )
+
+
+@functools.lru_cache(maxsize=None)
+def _host(name):
+    """The host as testinfra reaches it: podman exec for a podman container, else the inventory's way.
+
+    testinfra runs a whole ansible command for each check on a connection it does not know (podman
+    among them); podman exec does the same as root in a tenth of the time.
+    """
+    host = _ansible_host(name)
+    connection = host.backend.ansible_runner.get_variables(name).get("ansible_connection", "")
+    if connection.split(".")[-1] == "podman":
+        return testinfra.get_host(f"podman://{name}")
+    return host
 
 
 # A verify step changes no address, so each host is asked once: every question over the
@@ -45,7 +60,7 @@ def addresses():
 @functools.lru_cache(maxsize=None)
 def _os_family(name):
     """The host's OS family as Ansible names it: Debian, RedHat."""
-    facts = _host(name).ansible("ansible.builtin.setup", "gather_subset=!all", check=False)
+    facts = _ansible_host(name).ansible("ansible.builtin.setup", "gather_subset=!all", check=False)
     return facts["ansible_facts"]["ansible_os_family"]
 
 
