@@ -49,8 +49,24 @@ def run(command: list, env: dict, what: str) -> tuple:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=REPO)
     elapsed = time.monotonic() - started
     if done.returncode != 0:
-        sys.exit('%s failed (rc=%d):\n%s\n%s' % (what, done.returncode, done.stdout[-4000:], done.stderr[-4000:]))
+        sys.exit('%s failed (rc=%d):\n%s\n%s' % (what, done.returncode, failures(done.stdout), done.stderr[-4000:]))
     return elapsed, done.stdout
+
+
+def failures(json_output: str) -> str:
+    """Each failed task's message, once per distinct message, with how many hosts had it."""
+    try:
+        plays = json.loads(json_output)['plays']
+    except (ValueError, KeyError):
+        return json_output[-4000:]
+    seen = {}
+    for play in plays:
+        for task in play['tasks']:
+            for result in task['hosts'].values():
+                if result.get('failed') or result.get('unreachable'):
+                    key = '%s: %s' % (task['task']['name'], str(result.get('msg', ''))[:1500])
+                    seen[key] = seen.get(key, 0) + 1
+    return '\n'.join('%d host(s): %s' % (count, key) for key, count in seen.items())
 
 
 def remote_calls(json_output: str, host: str) -> int:
