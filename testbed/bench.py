@@ -13,6 +13,7 @@ test: it fails only when a run fails.
 
 DUALSTACK_BENCH_HOSTS="1 20" runs it as a fleet too: N hosts with N forks, and for each N
 after the first, wall(N)/wall(1) of the first converge, the no-op and the floor.
+DUALSTACK_BENCH_ROLES="postfix" benches only the roles named.
 """
 
 from __future__ import annotations
@@ -125,7 +126,10 @@ def main() -> None:
     subprocess.run([str(REPO / 'testbed' / 'setup')], check=True)
     results = []
     with tempfile.TemporaryDirectory() as workdir:
+        wanted = os.environ.get('DUALSTACK_BENCH_ROLES', ' '.join(ROLES)).split()
         for role, (playbook, hosts_var) in ROLES.items():
+            if role not in wanted:
+                continue
             for count in FLEETS:
                 results.append(bench(role, playbook, hosts_var, Path(workdir), count))
     header = ('role', 'hosts', 'first s', 'calls', 'no-op med s', 'floor med s', 'ratio', 'calls')
