@@ -13,14 +13,14 @@ import pytest
 import testinfra
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _ansible_host(name):
     return testinfra.get_host(
         f"ansible://{name}?ansible_inventory={os.environ['MOLECULE_INVENTORY_FILE']}"
     )
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _host(name):
     """The host as testinfra reaches it: podman exec for a podman container, else the inventory's way.
 
@@ -36,7 +36,7 @@ def _host(name):
 
 # A verify step changes no address, so each host is asked once: every question over the
 # ansible connection costs a second or more.
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _global_addresses(name):
     """Global addresses of eth0 by family, in the order the kernel lists them."""
     out = _host(name).check_output("ip -j addr show dev eth0")
@@ -57,7 +57,7 @@ def addresses():
     return _global_addresses
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _os_family(name):
     """The host's OS family as Ansible names it: Debian, RedHat."""
     facts = _ansible_host(name).ansible("ansible.builtin.setup", "gather_subset=!all", check=False)

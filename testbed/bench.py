@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -28,28 +27,28 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-IMAGE = os.environ.get('DUALSTACK_TESTBED_IMAGE', 'localhost/dualstack-testbed:bookworm')
-NETWORK = os.environ.get('DUALSTACK_TESTBED_NETWORK', 'dualstack-mta')
+IMAGE = os.environ.get("DUALSTACK_TESTBED_IMAGE", "localhost/dualstack-testbed:bookworm")
+NETWORK = os.environ.get("DUALSTACK_TESTBED_NETWORK", "dualstack-mta")
 NOOP_RUNS = 5
-FLEETS = [int(n) for n in os.environ.get('DUALSTACK_BENCH_HOSTS', '1').split()]
+FLEETS = [int(n) for n in os.environ.get("DUALSTACK_BENCH_HOSTS", "1").split()]
 ROLES = {
-    'sendmail': ('playbooks/sendmail_dual_stack.yml', 'dualstack_sendmail_hosts'),
-    'postfix': ('playbooks/postfix_dual_stack.yml', 'dualstack_postfix_hosts'),
+    "sendmail": ("playbooks/sendmail_dual_stack.yml", "dualstack_sendmail_hosts"),
+    "postfix": ("playbooks/postfix_dual_stack.yml", "dualstack_postfix_hosts"),
 }
 # Containers share the machine's load average: 20 hosts on 2 cores reach 25, and sendmail closes its
 # sockets above RefuseLA (12 by default), so the role rightly refuses the change. Hosts of a real
 # fleet have a load average each; the bench gives sendmail thresholds no container reaches, for
 # one host and for N alike.
 EXTRA_VARS = {
-    'sendmail': {'sendmail_mc_settings': [{'define': 'confREFUSE_LA', 'value': '1000'},
-                                          {'define': 'confQUEUE_LA', 'value': '1000'}]},
+    "sendmail": {"sendmail_mc_settings": [{"define": "confREFUSE_LA", "value": "1000"},
+                                          {"define": "confQUEUE_LA", "value": "1000"}]},
 }
 # Actions that run on the controller only; every other task result is a module run on the host.
 LOCAL_ACTIONS = {
-    'ansible.builtin.set_fact', 'ansible.builtin.include_role', 'ansible.builtin.include_tasks',
-    'ansible.builtin.include_vars', 'ansible.builtin.assert', 'ansible.builtin.fail',
-    'ansible.builtin.debug', 'ansible.builtin.meta', 'set_fact', 'include_role', 'include_tasks',
-    'include_vars', 'assert', 'fail', 'debug', 'meta',
+    "ansible.builtin.set_fact", "ansible.builtin.include_role", "ansible.builtin.include_tasks",
+    "ansible.builtin.include_vars", "ansible.builtin.assert", "ansible.builtin.fail",
+    "ansible.builtin.debug", "ansible.builtin.meta", "set_fact", "include_role", "include_tasks",
+    "include_vars", "assert", "fail", "debug", "meta",
 }
 
 
@@ -58,104 +57,104 @@ def run(command: list, env: dict, what: str) -> tuple:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=REPO)
     elapsed = time.monotonic() - started
     if done.returncode != 0:
-        sys.exit('%s failed (rc=%d):\n%s\n%s' % (what, done.returncode, failures(done.stdout), done.stderr[-4000:]))
+        sys.exit("%s failed (rc=%d):\n%s\n%s" % (what, done.returncode, failures(done.stdout), done.stderr[-4000:]))
     return elapsed, done.stdout
 
 
 def failures(json_output: str) -> str:
     """Each failed task's message, once per distinct message, with how many hosts had it."""
     try:
-        plays = json.loads(json_output)['plays']
+        plays = json.loads(json_output)["plays"]
     except (ValueError, KeyError):
         return json_output[-4000:]
     seen = {}
     for play in plays:
-        for task in play['tasks']:
-            for result in task['hosts'].values():
-                if result.get('failed') or result.get('unreachable'):
-                    key = '%s: %s' % (task['task']['name'], str(result.get('msg', ''))[:1500])
+        for task in play["tasks"]:
+            for result in task["hosts"].values():
+                if result.get("failed") or result.get("unreachable"):
+                    key = "%s: %s" % (task["task"]["name"], str(result.get("msg", ""))[:1500])
                     seen[key] = seen.get(key, 0) + 1
-    return '\n'.join('%d host(s): %s' % (count, key) for key, count in seen.items())
+    return "\n".join("%d host(s): %s" % (count, key) for key, count in seen.items())
 
 
 def remote_calls(json_output: str, host: str) -> int:
     """Tasks that ran a module on ``host`` (skipped ones and controller-only actions excluded)."""
     calls = 0
-    for play in json.loads(json_output)['plays']:
-        for task in play['tasks']:
-            result = task['hosts'].get(host)
-            if result is None or result.get('skipped') or task['task'].get('action') in LOCAL_ACTIONS:
+    for play in json.loads(json_output)["plays"]:
+        for task in play["tasks"]:
+            result = task["hosts"].get(host)
+            if result is None or result.get("skipped") or task["task"].get("action") in LOCAL_ACTIONS:
                 continue
-            calls += len(result.get('results', [])) or 1
+            calls += len(result.get("results", [])) or 1
     return calls
 
 
 def start_hosts(names: list) -> None:
     for name in names:
-        subprocess.run(['podman', 'rm', '-f', name], capture_output=True, check=False)
-        subprocess.run(['podman', 'run', '-d', '--name', name, '--hostname', name + '.example.test',
-                        '--network', NETWORK, '--cap-add', 'NET_ADMIN,NET_RAW,SYS_PTRACE', '--systemd', 'always',
-                        IMAGE, '/sbin/init'], capture_output=True, check=True)
+        subprocess.run(["podman", "rm", "-f", name], capture_output=True, check=False)
+        subprocess.run(["podman", "run", "-d", "--name", name, "--hostname", name + ".example.test",
+                        "--network", NETWORK, "--cap-add", "NET_ADMIN,NET_RAW,SYS_PTRACE", "--systemd", "always",
+                        IMAGE, "/sbin/init"], capture_output=True, check=True)
     for name in names:
-        subprocess.run(['podman', 'exec', name, 'systemctl', 'is-system-running', '--wait'],
+        subprocess.run(["podman", "exec", name, "systemctl", "is-system-running", "--wait"],
                        capture_output=True, check=False, timeout=120)
 
 
 def bench(role: str, playbook: str, hosts_var: str, workdir: Path, count: int) -> dict:
-    hosts = ['bench-%s-%d' % (role, number) for number in range(count)]
-    inventory = workdir / ('bench-%s-%d.yml' % (role, count))
-    inventory.write_text(json.dumps({'all': {'hosts': {host: {
-        'ansible_connection': 'containers.podman.podman', 'ansible_user': 'root',
-        'ansible_python_interpreter': '/usr/bin/python3'} for host in hosts}}}))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
-    forks = ['--forks', str(count)]
-    converge = ['ansible-playbook', '-i', str(inventory), *forks, '-e', '%s=all' % hosts_var,
-                '-e', json.dumps(EXTRA_VARS.get(role, {})), playbook]
-    floor = ['ansible', 'all', '-i', str(inventory), *forks, '-m', 'ansible.builtin.ping']
+    hosts = ["bench-%s-%d" % (role, number) for number in range(count)]
+    inventory = workdir / ("bench-%s-%d.yml" % (role, count))
+    inventory.write_text(json.dumps({"all": {"hosts": {host: {
+        "ansible_connection": "containers.podman.podman", "ansible_user": "root",
+        "ansible_python_interpreter": "/usr/bin/python3"} for host in hosts}}}))
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", LC_ALL="C.UTF-8")
+    forks = ["--forks", str(count)]
+    converge = ["ansible-playbook", "-i", str(inventory), *forks, "-e", "%s=all" % hosts_var,
+                "-e", json.dumps(EXTRA_VARS.get(role, {})), playbook]
+    floor = ["ansible", "all", "-i", str(inventory), *forks, "-m", "ansible.builtin.ping"]
     start_hosts(hosts)
     try:
-        first, output = run(converge, env, '%s first converge' % role)
+        first, output = run(converge, env, "%s first converge" % role)
         first_calls = remote_calls(output, hosts[0])
         floors, noops, noop_calls = [], [], []
         for _run in range(NOOP_RUNS):
-            floors.append(run(floor, env, 'ping')[0])
-            elapsed, output = run(converge, env, '%s no-op converge' % role)
+            floors.append(run(floor, env, "ping")[0])
+            elapsed, output = run(converge, env, "%s no-op converge" % role)
             noops.append(elapsed)
             noop_calls.append(remote_calls(output, hosts[0]))
     finally:
-        subprocess.run(['podman', 'rm', '-f', *hosts], capture_output=True, check=False)
+        subprocess.run(["podman", "rm", "-f", *hosts], capture_output=True, check=False)
     return {
-        'role': role, 'hosts': count, 'first_s': first, 'first_calls': first_calls,
-        'noop_median_s': statistics.median(noops), 'floor_median_s': statistics.median(floors),
-        'noop_calls': sorted(set(noop_calls)),
+        "role": role, "hosts": count, "first_s": first, "first_calls": first_calls,
+        "noop_median_s": statistics.median(noops), "floor_median_s": statistics.median(floors),
+        "noop_calls": sorted(set(noop_calls)),
     }
 
 
 def main() -> None:
-    subprocess.run([str(REPO / 'testbed' / 'setup')], check=True)
+    subprocess.run([str(REPO / "testbed" / "setup")], check=True)
     results = []
     with tempfile.TemporaryDirectory() as workdir:
-        wanted = os.environ.get('DUALSTACK_BENCH_ROLES', ' '.join(ROLES)).split()
+        wanted = os.environ.get("DUALSTACK_BENCH_ROLES", " ".join(ROLES)).split()
         for role, (playbook, hosts_var) in ROLES.items():
             if role not in wanted:
                 continue
             for count in FLEETS:
                 results.append(bench(role, playbook, hosts_var, Path(workdir), count))
-    header = ('role', 'hosts', 'first s', 'calls', 'no-op med s', 'floor med s', 'ratio', 'calls')
-    print('%-9s %5s %9s %6s %12s %12s %6s %8s' % header)
+    header = ("role", "hosts", "first s", "calls", "no-op med s", "floor med s", "ratio", "calls")
+    print("%-9s %5s %9s %6s %12s %12s %6s %8s" % header)
     for item in results:
-        print('%-9s %5d %9.1f %6d %12.1f %12.1f %6.1f %8s' % (
-            item['role'], item['hosts'], item['first_s'], item['first_calls'], item['noop_median_s'],
-            item['floor_median_s'], item['noop_median_s'] / item['floor_median_s'],
-            '/'.join(map(str, item['noop_calls']))))
+        print("%-9s %5d %9.1f %6d %12.1f %12.1f %6.1f %8s" % (
+            item["role"], item["hosts"], item["first_s"], item["first_calls"], item["noop_median_s"],
+            item["floor_median_s"], item["noop_median_s"] / item["floor_median_s"],
+            "/".join(map(str, item["noop_calls"]))))
     # A fleet against one host: how the wall time grows with N hosts and N forks.
     for item in results:
-        one = next((r for r in results if r['role'] == item['role'] and r['hosts'] == 1), None)
-        if one is not None and item['hosts'] > 1:
-            print('%s: %d hosts / 1 host: first %.1fx, no-op %.1fx, floor %.1fx' % (
-                item['role'], item['hosts'], item['first_s'] / one['first_s'],
-                item['noop_median_s'] / one['noop_median_s'], item['floor_median_s'] / one['floor_median_s']))
+        one = next((r for r in results if r["role"] == item["role"] and r["hosts"] == 1), None)
+        if one is not None and item["hosts"] > 1:
+            print("%s: %d hosts / 1 host: first %.1fx, no-op %.1fx, floor %.1fx" % (
+                item["role"], item["hosts"], item["first_s"] / one["first_s"],
+                item["noop_median_s"] / one["noop_median_s"], item["floor_median_s"] / one["floor_median_s"]))
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

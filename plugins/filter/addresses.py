@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -19,16 +18,16 @@ def sendmail_address(address: str) -> str:
     zeros and without ``::`` compression; the compressed form does not match its own entries.
     """
     try:
-        parsed = ipaddress.ip_address(str(address).strip().strip('[]'))
+        parsed = ipaddress.ip_address(str(address).strip().strip("[]"))
     except ValueError as error:
-        raise AnsibleFilterError(f'sendmail_address: {error}') from None
+        raise AnsibleFilterError(f"sendmail_address: {error}") from None
     if parsed.version == 4:
         return str(parsed)
-    return 'IPv6:' + ':'.join('%x' % int(group, 16) for group in parsed.exploded.split(':'))
+    return "IPv6:" + ":".join("%x" % int(group, 16) for group in parsed.exploded.split(":"))
 
 
 class FilterModule:
     """Address filters."""
 
     def filters(self):
-        return {'sendmail_address': sendmail_address}
+        return {"sendmail_address": sendmail_address}

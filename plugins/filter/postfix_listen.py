@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -8,8 +7,10 @@
 from __future__ import annotations
 
 from ansible.errors import AnsibleFilterError
+
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.listen import (
-    PostfixListenError, plan_postfix_listen,
+    PostfixListenError,
+    plan_postfix_listen,
 )
 
 
@@ -18,11 +19,11 @@ def postfix_listen(intent):
     try:
         return plan_postfix_listen(intent).as_dict()
     except PostfixListenError as error:
-        raise AnsibleFilterError('postfix_listen: %s' % error) from None
+        raise AnsibleFilterError("postfix_listen: %s" % error) from None
 
 
 class FilterModule:
     """Listening intent filters."""
 
     def filters(self):
-        return {'postfix_listen': postfix_listen}
+        return {"postfix_listen": postfix_listen}

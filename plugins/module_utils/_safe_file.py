@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -51,20 +50,20 @@ import tempfile
 import time
 from typing import Iterator, Optional
 
-ENCODING = 'utf-8'
-ERRORS = 'surrogateescape'
+ENCODING = "utf-8"
+ERRORS = "surrogateescape"
 
-TEMP_SUFFIX = '.dualstack.tmp'
+TEMP_SUFFIX = ".dualstack.tmp"
 
 # Inodes this process holds the lock of: replace_file reuses its caller's lock.
 _HELD: set = set()
 
 _HINTS = {
-    errno.ENOSPC: 'the file system is full: free space there and run again',
-    errno.EDQUOT: 'the disk quota is used up: free space there and run again',
-    errno.EROFS: 'the file system is mounted read-only',
-    errno.EPERM: 'the file or its directory may be immutable or append-only (see lsattr; chattr -i)',
-    errno.EACCES: 'permission denied: run the task with become, or check the directory permissions',
+    errno.ENOSPC: "the file system is full: free space there and run again",
+    errno.EDQUOT: "the disk quota is used up: free space there and run again",
+    errno.EROFS: "the file system is mounted read-only",
+    errno.EPERM: "the file or its directory may be immutable or append-only (see lsattr; chattr -i)",
+    errno.EACCES: "permission denied: run the task with become, or check the directory permissions",
 }
 
 
@@ -75,7 +74,7 @@ class FileError(Exception):
         self.path = path
         self.action = action
         self.cause = cause
-        super().__init__('%s: could not %s: %s' % (path, action, describe(cause)))
+        super().__init__("%s: could not %s: %s" % (path, action, describe(cause)))
 
 
 def describe(cause: BaseException) -> str:
@@ -92,14 +91,14 @@ def describe(cause: BaseException) -> str:
     if os_error is not None:
         text = os_error.strerror or str(os_error)
         if os_error.filename:
-            text += ' (%s)' % os_error.filename
+            text += " (%s)" % os_error.filename
         parts.append(text)
         hint = _HINTS.get(os_error.errno)
         if hint:
             parts.append(hint)
     elif isinstance(cause, OSError):
         parts.append(str(cause))
-    return '; '.join(parts)
+    return "; ".join(parts)
 
 
 def decode(data: bytes) -> str:
@@ -148,7 +147,7 @@ def _lock_unless_held(path: str) -> Iterator[None]:
 
 
 def read_text(path: str) -> str:
-    with open(path, 'rb') as handle:
+    with open(path, "rb") as handle:
         return decode(handle.read())
 
 
@@ -162,12 +161,12 @@ def _fsync_directory(directory: str) -> None:
 
 # What _temp_file's mkstemp makes: the pid (Linux's are below 2**22, 7 digits), the 8
 # characters of mkstemp's random part, then our suffix.
-_MKSTEMP_RANDOM = '[a-z0-9_]{8}'
+_MKSTEMP_RANDOM = "[a-z0-9_]{8}"
 
 
 def _stale_name(name: str) -> re.Pattern:
     """Exactly the names ``_temp_file`` gives temp files beside ``name``; group 1 is the pid."""
-    return re.compile(r'\.%s\.([1-9][0-9]{0,6})\.%s%s' % (re.escape(name), _MKSTEMP_RANDOM, re.escape(TEMP_SUFFIX)))
+    return re.compile(r"\.%s\.([1-9][0-9]{0,6})\.%s%s" % (re.escape(name), _MKSTEMP_RANDOM, re.escape(TEMP_SUFFIX)))
 
 
 def _alive(pid: int) -> bool:
@@ -216,7 +215,7 @@ def _remove_stale(module, directory: str, name: str) -> None:
         except FileNotFoundError:
             pass
         except OSError as error:
-            module.warn('could not remove %s, a temp file left by an earlier run: %s' % (leftover, describe(error)))
+            module.warn("could not remove %s, a temp file left by an earlier run: %s" % (leftover, describe(error)))
 
 
 def _unlink_quietly(path: Optional[str]) -> None:
@@ -228,7 +227,7 @@ def _unlink_quietly(path: Optional[str]) -> None:
 
 
 def _temp_file(directory: str, name: str) -> tuple:
-    return tempfile.mkstemp(dir=directory, prefix='.%s.%d.' % (name, os.getpid()), suffix=TEMP_SUFFIX)
+    return tempfile.mkstemp(dir=directory, prefix=".%s.%d." % (name, os.getpid()), suffix=TEMP_SUFFIX)
 
 
 def _copy_attributes(module, source: str, destination: str) -> None:
@@ -245,12 +244,12 @@ def _copy_attributes(module, source: str, destination: str) -> None:
 
 def _make_backup(module, target: str, given: str, shown: str) -> str:
     """A complete copy of ``target`` at ``<given>.<pid>.<date>~``, or FileError and no file."""
-    backup_path = '%s.%d.%s' % (given, os.getpid(), time.strftime('%Y-%m-%d@%H:%M:%S~', time.localtime()))
+    backup_path = "%s.%d.%s" % (given, os.getpid(), time.strftime("%Y-%m-%d@%H:%M:%S~", time.localtime()))
     directory, name = os.path.split(given)
     temp = None
     try:
         fd, temp = _temp_file(directory, name)
-        with os.fdopen(fd, 'wb') as out, open(target, 'rb') as source:
+        with os.fdopen(fd, "wb") as out, open(target, "rb") as source:
             shutil.copyfileobj(source, out)
             out.flush()
             os.fsync(out.fileno())
@@ -263,7 +262,7 @@ def _make_backup(module, target: str, given: str, shown: str) -> str:
     except BaseException as error:
         _unlink_quietly(temp)
         if isinstance(error, Exception):
-            raise FileError(shown, 'make the backup %s' % backup_path, error) from error
+            raise FileError(shown, "make the backup %s" % backup_path, error) from error
         raise
     return backup_path
 
@@ -271,18 +270,18 @@ def _make_backup(module, target: str, given: str, shown: str) -> str:
 def _write(module, target: str, data: bytes, shown: str) -> None:
     directory, name = os.path.split(target)
     temp = None
-    step = 'create a temp file for the new content in %s' % directory
+    step = "create a temp file for the new content in %s" % directory
     try:
         fd, temp = _temp_file(directory, name)
-        step = 'write the new content to %s' % temp
-        with os.fdopen(fd, 'wb') as handle:
+        step = "write the new content to %s" % temp
+        with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        step = 'give %s the owner, mode and context of the file' % temp
+        step = "give %s the owner, mode and context of the file" % temp
         _copy_attributes(module, target, temp)
         os.utime(temp)  # the content is new
-        step = 'replace the file with the new content (rename %s)' % temp
+        step = "replace the file with the new content (rename %s)" % temp
         os.rename(temp, target)
         temp = None
     except BaseException as error:
@@ -293,7 +292,7 @@ def _write(module, target: str, data: bytes, shown: str) -> None:
     try:
         _fsync_directory(directory)
     except OSError as error:
-        module.warn('%s was replaced, but syncing %s failed: %s' % (target, directory, describe(error)))
+        module.warn("%s was replaced, but syncing %s failed: %s" % (target, directory, describe(error)))
 
 
 def replace_file(module, path: str, text: str, backup: bool = False) -> Optional[str]:
@@ -304,12 +303,12 @@ def replace_file(module, path: str, text: str, backup: bool = False) -> Optional
     """
     given = os.path.abspath(path)
     target = os.path.realpath(given)
-    shown = target if target == given else '%s (the target of the link %s)' % (target, given)
+    shown = target if target == given else "%s (the target of the link %s)" % (target, given)
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(_lock_unless_held(target))
         except Exception as error:
-            raise FileError(shown, 'lock the file', error) from error
+            raise FileError(shown, "lock the file", error) from error
         _remove_stale(module, *os.path.split(target))
         if backup and given != target:
             _remove_stale(module, *os.path.split(given))

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -19,14 +18,14 @@ from typing import Optional, Union
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 # RFC 1123 labels; at most 253 characters without the optional trailing dot.
-HOST_LABEL = r'[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?'
-HOST_NAME = re.compile(r'(?=.{1,253}\.?\Z)%s(?:\.%s)*\.?' % (HOST_LABEL, HOST_LABEL))
+HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = re.compile(r"(?=.{1,253}\.?\Z)%s(?:\.%s)*\.?" % (HOST_LABEL, HOST_LABEL))
 
 # Service names the mail daemons accept for their ports.
-SERVICE_PORTS = {'smtp': 25, 'submission': 587, 'smtps': 465, 'submissions': 465, 'lmtp': 24}
+SERVICE_PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "submissions": 465, "lmtp": 24}
 
-_IPV6_CHARACTERS = re.compile(r'[0-9A-Fa-f:.]+')
-_IPV4_CHARACTERS = re.compile(r'[0-9.]+')
+_IPV6_CHARACTERS = re.compile(r"[0-9A-Fa-f:.]+")
+_IPV4_CHARACTERS = re.compile(r"[0-9.]+")
 
 
 def address_text(ip: IPAddress) -> str:
@@ -36,9 +35,9 @@ def address_text(ip: IPAddress) -> str:
     (``::ffff:198.51.100.7``); older Pythons write it in hex (``::ffff:c633:6407``). The hex form
     is kept, so that a controller and a managed host on different Pythons agree.
     """
-    mapped = getattr(ip, 'ipv4_mapped', None)
+    mapped = getattr(ip, "ipv4_mapped", None)
     if mapped is not None:
-        return '::ffff:%x:%x' % (int(mapped) >> 16, int(mapped) & 0xffff)
+        return "::ffff:%x:%x" % (int(mapped) >> 16, int(mapped) & 0xffff)
     return ip.compressed
 
 
@@ -47,10 +46,10 @@ def socket_key(address: str, port: Union[int, str]) -> str:
 
     ss writes an IPv6 socket on :: that also takes IPv4 (IPV6_V6ONLY off) as ``*``.
     """
-    text = str(address).strip('[]').split('%', maxsplit=1)[0]
-    if text in ('*', ''):
-        text = '::'
-    return '%s %d' % (address_text(ipaddress.ip_address(text)), int(port))
+    text = str(address).strip("[]").split("%", maxsplit=1)[0]
+    if text in ("*", ""):
+        text = "::"
+    return "%s %d" % (address_text(ipaddress.ip_address(text)), int(port))
 
 
 def is_host_name(text: str) -> bool:
@@ -66,12 +65,12 @@ def parse_ip(text: Optional[str], sendmail_prefix: bool = True) -> Optional[IPAd
     """
     if text is None:
         return None
-    if '%' in text:
+    if "%" in text:
         return None
     literal = text
-    if sendmail_prefix and text[:5].lower() == 'ipv6:':
+    if sendmail_prefix and text[:5].lower() == "ipv6:":
         literal = text[5:]
-        if not _IPV6_CHARACTERS.fullmatch(literal) or ':' not in literal:
+        if not _IPV6_CHARACTERS.fullmatch(literal) or ":" not in literal:
             return None
     try:
         address = ipaddress.ip_address(literal)
@@ -84,12 +83,12 @@ def parse_ip(text: Optional[str], sendmail_prefix: bool = True) -> Optional[IPAd
 
 def sendmail_ipv6(address: ipaddress.IPv6Address) -> str:
     """sendmail's spelling of an IPv6 address: every group written out, after ``IPv6:``."""
-    return 'IPv6:' + ':'.join('%x' % int(group, 16) for group in address.exploded.split(':'))
+    return "IPv6:" + ":".join("%x" % int(group, 16) for group in address.exploded.split(":"))
 
 
 def port_number(text: Union[int, str, None], default: int = 25) -> Union[int, str]:
     """The number of a port given as digits or a known service name; other names stay strings."""
-    if text is None or text == '':
+    if text is None or text == "":
         return default
     value = str(text).strip().lower()
     if value.isdigit():

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -128,15 +127,17 @@ backup_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
-    PORT_ENTRY_ARGUMENTS, run_port_entry,
+    PORT_ENTRY_ARGUMENTS,
+    run_port_entry,
 )
 
 
 def main():
     module = AnsibleModule(argument_spec=PORT_ENTRY_ARGUMENTS, supports_check_mode=True)
-    run_port_entry(module, 'CLIENT_OPTIONS')
+    run_port_entry(module, "CLIENT_OPTIONS")
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -275,6 +274,7 @@ cf_backup_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import CONFIG_ARGUMENTS, run_config
 
 
@@ -282,5 +282,5 @@ def main():
     run_config(AnsibleModule(argument_spec=CONFIG_ARGUMENTS, supports_check_mode=True))
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

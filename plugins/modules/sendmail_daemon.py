@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -161,17 +160,20 @@ backup_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
-    PORT_ENTRY_ARGUMENTS, read_bindv6only, run_port_entry,
+    PORT_ENTRY_ARGUMENTS,
+    read_bindv6only,
+    run_port_entry,
 )
 
 
 def main():
-    module = AnsibleModule(argument_spec=dict(PORT_ENTRY_ARGUMENTS, bindv6only=dict(type='bool')),
+    module = AnsibleModule(argument_spec=dict(PORT_ENTRY_ARGUMENTS, bindv6only=dict(type="bool")),
                            supports_check_mode=True)
-    bindv6only = module.params['bindv6only']
-    run_port_entry(module, 'DAEMON_OPTIONS', read_bindv6only() if bindv6only is None else bindv6only)
+    bindv6only = module.params["bindv6only"]
+    run_port_entry(module, "DAEMON_OPTIONS", read_bindv6only() if bindv6only is None else bindv6only)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

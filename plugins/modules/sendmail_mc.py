@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -162,8 +161,11 @@ backup_file:
 """
 
 from ansible.module_utils.basic import AnsibleModule
+
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
-    MC_SETTING_ARGUMENTS, MC_SETTING_CONSTRAINTS, run_setting,
+    MC_SETTING_ARGUMENTS,
+    MC_SETTING_CONSTRAINTS,
+    run_setting,
 )
 
 
@@ -172,5 +174,5 @@ def main():
     run_setting(module)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

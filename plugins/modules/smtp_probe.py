@@ -1,5 +1,4 @@
 #!/usr/bin/python
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -177,46 +176,51 @@ import socket
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.dualstack.mta.plugins.module_utils.smtp.probe import (
-    Envelope, TargetError, parse_target, probe, probe_message, verdict,
+    Envelope,
+    TargetError,
+    parse_target,
+    probe,
+    probe_message,
+    verdict,
 )
 
 
 def main() -> None:
     module = AnsibleModule(
         argument_spec=dict(
-            targets=dict(type='list', elements='raw', required=True),
-            port=dict(type='int', default=25),
-            helo=dict(type='str'),
-            timeout=dict(type='float', default=10.0),
-            source_address=dict(type='str'),
-            mail_from=dict(type='str', default=''),
-            rcpt_to=dict(type='str'),
-            send=dict(type='bool', default=False),
-            require=dict(type='str', choices=['all', 'any', 'none'], default='none'),
+            targets=dict(type="list", elements="raw", required=True),
+            port=dict(type="int", default=25),
+            helo=dict(type="str"),
+            timeout=dict(type="float", default=10.0),
+            source_address=dict(type="str"),
+            mail_from=dict(type="str", default=""),
+            rcpt_to=dict(type="str"),
+            send=dict(type="bool", default=False),
+            require=dict(type="str", choices=["all", "any", "none"], default="none"),
         ),
-        required_if=[('send', True, ('rcpt_to',))],
+        required_if=[("send", True, ("rcpt_to",))],
         supports_check_mode=True,
     )
     params = module.params
     try:
-        targets = [parse_target(target, params['port']) for target in params['targets']]
+        targets = [parse_target(target, params["port"]) for target in params["targets"]]
     except TargetError as error:
-        module.fail_json(msg='cannot probe %s' % error)
-    if params['timeout'] <= 0:
-        module.fail_json(msg='timeout must be more than 0 seconds')
-    helo = params['helo'] or socket.getfqdn()
+        module.fail_json(msg="cannot probe %s" % error)
+    if params["timeout"] <= 0:
+        module.fail_json(msg="timeout must be more than 0 seconds")
+    helo = params["helo"] or socket.getfqdn()
     message = None
-    if params['send'] and not module.check_mode:
-        message = probe_message(params['mail_from'], params['rcpt_to'], helo)
-    envelope = Envelope(params['mail_from'], params['rcpt_to'], message)
-    results = [probe(target, helo, params['timeout'], envelope, params['source_address']) for target in targets]
-    summary = dict(changed=any(result.get('queue_id') or result.get('data_code') for result in results), ok=all(result['ok'] for result in results),
-                   answered=sum(1 for result in results if result['ok']), results=results)
-    problem = verdict(results, params['require'])
+    if params["send"] and not module.check_mode:
+        message = probe_message(params["mail_from"], params["rcpt_to"], helo)
+    envelope = Envelope(params["mail_from"], params["rcpt_to"], message)
+    results = [probe(target, helo, params["timeout"], envelope, params["source_address"]) for target in targets]
+    summary = dict(changed=any(result.get("queue_id") or result.get("data_code") for result in results), ok=all(result["ok"] for result in results),
+                   answered=sum(1 for result in results if result["ok"]), results=results)
+    problem = verdict(results, params["require"])
     if problem:
         module.fail_json(msg=problem, **summary)
     module.exit_json(**summary)
 
 
-if __name__ == '__main__':
+if __name__ == "__main__":
     main()

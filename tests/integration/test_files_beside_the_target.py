@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -31,78 +30,78 @@ from pathlib import Path
 import pytest
 from conftest import ANSIBLE, DEBIAN_MC, IPV4, IPV6, REPO, REQUIRES_POSTFIX_ROOT, REQUIRES_SENDMAIL, build_cf, in_netns
 
-COLLECTIONS = REPO / '.cache' / 'collections'
-DEBIAN_SUBMIT_MC = DEBIAN_MC.with_name('submit.mc')
+COLLECTIONS = REPO / ".cache" / "collections"
+DEBIAN_SUBMIT_MC = DEBIAN_MC.with_name("submit.mc")
 OLD = 1704067200  # 2024-01-01 00:00:00 UTC: the mtime every kept file gets
 
 # Names beside a file ({}) that are not ours: editors', etckeeper's, dpkg's, ucf's, rpm's, people's.
 KEPT = (
-    '.{}.20240101', '.{}.2024-01-01', '.{}.1', '{}.20240101', '{}.2024-01-01', '{}.1', '{}.2',
-    '{}~', '.{}~', '#{}#', '{}.orig', '{}.bak', '{}.old', '{}.save', '{}.tmp',
-    '{}.dpkg-old', '{}.dpkg-dist', '{}.dpkg-new', '{}.dpkg-bak', '{}.ucf-old', '{}.ucf-dist', '{}.ucf-new',
-    '{}.rpmnew', '{}.rpmsave', '{}.rpmorig',
-    '.{}.original', '.{}.previous', '.{}.tmpfile1', '.{}.abcdefgh', '.{}.abcdefgh.tmp', '.{}.12345678',
-    '.{}.swp', '.{}.swo',
+    ".{}.20240101", ".{}.2024-01-01", ".{}.1", "{}.20240101", "{}.2024-01-01", "{}.1", "{}.2",
+    "{}~", ".{}~", "#{}#", "{}.orig", "{}.bak", "{}.old", "{}.save", "{}.tmp",
+    "{}.dpkg-old", "{}.dpkg-dist", "{}.dpkg-new", "{}.dpkg-bak", "{}.ucf-old", "{}.ucf-dist", "{}.ucf-new",
+    "{}.rpmnew", "{}.rpmsave", "{}.rpmorig",
+    ".{}.original", ".{}.previous", ".{}.tmpfile1", ".{}.abcdefgh", ".{}.abcdefgh.tmp", ".{}.12345678",
+    ".{}.swp", ".{}.swo",
 )
 
 # Steps in the order they run; the change is the run after a killed run.
-STEPS = ('check-mode', 'refusal', 'change-after-a-killed-run', 'no-op')
+STEPS = ("check-mode", "refusal", "change-after-a-killed-run", "no-op")
 
 
 class Case:
     """A module, the files it edits (``writes``, beside the others in ``files``), a change and bad input."""
 
-    def __init__(self, module, writes, change, bad, refused, files=('sendmail.mc', 'submit.mc', 'sendmail.cf')):
+    def __init__(self, module, writes, change, bad, refused, files=("sendmail.mc", "submit.mc", "sendmail.cf")):
         self.module, self.writes, self.change, self.bad, self.files = module, writes, change, bad, files
         self.refused = refused  # what the refusal says
 
 
 CASES = {
-    'sendmail_daemon': Case('sendmail_daemon', ('sendmail.mc',),
-                            dict(path='sendmail.mc', name='MTA-v6', family='inet6', addr=IPV6, port='smtp'),
-                            dict(path='sendmail.mc', name='MTA-v6', family='inet6', addr=IPV4, port='smtp'),
-                            'is an IPv4 address but the entry has Family=inet6'),
-    'sendmail_client': Case('sendmail_client', ('sendmail.cf',),
-                            dict(path='sendmail.cf', name='OUT-v6', family='inet6', addr=IPV6),
-                            dict(path='sendmail.cf', name='OUT-v6', family='inet', addr=IPV6),
-                            'is an IPv6 address but the entry has Family=inet'),
-    'sendmail_mc': Case('sendmail_mc', ('submit.mc',),
-                        dict(path='submit.mc', feature='nocanonify'),
-                        dict(path='submit.mc', define='conf LOG', value='15'),
+    "sendmail_daemon": Case("sendmail_daemon", ("sendmail.mc",),
+                            dict(path="sendmail.mc", name="MTA-v6", family="inet6", addr=IPV6, port="smtp"),
+                            dict(path="sendmail.mc", name="MTA-v6", family="inet6", addr=IPV4, port="smtp"),
+                            "is an IPv4 address but the entry has Family=inet6"),
+    "sendmail_client": Case("sendmail_client", ("sendmail.cf",),
+                            dict(path="sendmail.cf", name="OUT-v6", family="inet6", addr=IPV6),
+                            dict(path="sendmail.cf", name="OUT-v6", family="inet", addr=IPV6),
+                            "is an IPv6 address but the entry has Family=inet"),
+    "sendmail_mc": Case("sendmail_mc", ("submit.mc",),
+                        dict(path="submit.mc", feature="nocanonify"),
+                        dict(path="submit.mc", define="conf LOG", value="15"),
                         "define name 'conf LOG' is not valid"),
-    'sendmail_config': Case('sendmail_config', ('sendmail.mc', 'sendmail.cf'),
-                            dict(path='sendmail.mc', cf_path='sendmail.cf',
-                                 daemons=[dict(name='MTA-v6', family='inet6', addr=IPV6, port='smtp')]),
-                            dict(path='sendmail.mc', cf_path='sendmail.cf',
-                                 daemons=[dict(name='MTA-v6', family='inet6', addr=IPV4, port='smtp')]),
-                            'is an IPv4 address but the entry has Family=inet6'),
-    'postconf': Case('postconf', ('main.cf',), dict(name='inet_protocols', value='ipv4'),
-                     dict(name='inet_protocols', value='ipv4\n'), 'control character', files=('main.cf',)),
+    "sendmail_config": Case("sendmail_config", ("sendmail.mc", "sendmail.cf"),
+                            dict(path="sendmail.mc", cf_path="sendmail.cf",
+                                 daemons=[dict(name="MTA-v6", family="inet6", addr=IPV6, port="smtp")]),
+                            dict(path="sendmail.mc", cf_path="sendmail.cf",
+                                 daemons=[dict(name="MTA-v6", family="inet6", addr=IPV4, port="smtp")]),
+                            "is an IPv4 address but the entry has Family=inet6"),
+    "postconf": Case("postconf", ("main.cf",), dict(name="inet_protocols", value="ipv4"),
+                     dict(name="inet_protocols", value="ipv4\n"), "control character", files=("main.cf",)),
 }
 
-MODULES = [pytest.param(name, marks=REQUIRES_POSTFIX_ROOT if name == 'postconf' else REQUIRES_SENDMAIL)
+MODULES = [pytest.param(name, marks=REQUIRES_POSTFIX_ROOT if name == "postconf" else REQUIRES_SENDMAIL)
            for name in CASES]
 
-KILLED_RUN = r'''
+KILLED_RUN = r"""
 import os, signal, sys
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import _temp_file
 fd, path = _temp_file(sys.argv[1], sys.argv[2])
 os.write(fd, b'the first part of a new file\n')
 print(path, flush=True)
 os.kill(os.getpid(), signal.SIGKILL)  # killed before the rename: the temp file stays
-'''
+"""
 
 
 def killed_run(directory, name):
     """The temp file a run killed while writing ``name`` leaves: our own name, a dead pid."""
-    done = subprocess.run([sys.executable, '-c', KILLED_RUN, str(directory), name], capture_output=True, text=True,
+    done = subprocess.run([sys.executable, "-c", KILLED_RUN, str(directory), name], capture_output=True, text=True,
                           env=dict(os.environ, PYTHONPATH=str(COLLECTIONS)), timeout=60, check=False)
     assert done.returncode == -signal.SIGKILL, done.stderr
     return Path(done.stdout.strip()).name
 
 
 def dead_pid():
-    process = subprocess.Popen(['true'])
+    process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
 
@@ -114,15 +113,15 @@ def place_kept(directory, files):
     for target in files:
         for template in KEPT:
             name = template.format(target)
-            (directory / name).write_text('%s: an admin\'s copy\n' % name)
+            (directory / name).write_text("%s: an admin's copy\n" % name)
             kept.append(name)
-        live = '.%s.%d.abcd1234.dualstack.tmp' % (target, os.getpid())  # our form, but its writer runs
-        (directory / live).write_text('being written\n')
+        live = ".%s.%d.abcd1234.dualstack.tmp" % (target, os.getpid())  # our form, but its writer runs
+        (directory / live).write_text("being written\n")
         # Our form with a dead pid, but a link: only a regular file can be our temp file.
-        link = '.%s.%d.symlink1.dualstack.tmp' % (target, dead)
-        os.symlink(target + '.orig', directory / link)
-        emacs_lock = '.#%s' % target  # a dangling link
-        os.symlink('root@mx.example.test.4242:1704067200', directory / emacs_lock)
+        link = ".%s.%d.symlink1.dualstack.tmp" % (target, dead)
+        os.symlink(target + ".orig", directory / link)
+        emacs_lock = ".#%s" % target  # a dangling link
+        os.symlink("root@mx.example.test.4242:1704067200", directory / emacs_lock)
         kept += [live, link, emacs_lock]
     for name in kept:
         os.utime(directory / name, (OLD, OLD), follow_symlinks=False)
@@ -139,36 +138,36 @@ def run_playbook(case, directory, host, command_prefix, connection, interpreter,
     ``directory`` is the path on the managed host (for a chroot, inside it).
     """
     def args(values):
-        return {key: str(directory / value) if key in ('path', 'cf_path') else value for key, value in values.items()}
+        return {key: str(directory / value) if key in ("path", "cf_path") else value for key, value in values.items()}
 
-    listing = dict(name='listing', **{'ansible.builtin.find': dict(
-        paths=str(directory), hidden=True, file_type='any', get_checksum=True, follow=False)})
-    module = 'dualstack.mta.' + case.module
+    listing = dict(name="listing", **{"ansible.builtin.find": dict(
+        paths=str(directory), hidden=True, file_type="any", get_checksum=True, follow=False)})
+    module = "dualstack.mta." + case.module
     steps = {
-        'check-mode': dict(check_mode=True, **{module: args(case.change)}),
-        'refusal': dict(ignore_errors=True, **{module: args(case.bad)}),
-        'change-after-a-killed-run': {module: args(case.change)},
-        'no-op': {module: args(case.change)},
+        "check-mode": dict(check_mode=True, **{module: args(case.change)}),
+        "refusal": dict(ignore_errors=True, **{module: args(case.bad)}),
+        "change-after-a-killed-run": {module: args(case.change)},
+        "no-op": {module: args(case.change)},
     }
     tasks = [listing]
     for step in STEPS:
         tasks += [dict(name=step, **steps[step]), listing]
-    playbook = workdir / 'playbook.json'
-    playbook.write_text(json.dumps([dict(hosts='all', gather_facts=False, tasks=tasks)]))
-    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK='json', ANSIBLE_LOAD_CALLBACK_PLUGINS='1', LC_ALL='C.UTF-8')
-    env.setdefault('ANSIBLE_COLLECTIONS_PATH', str(COLLECTIONS))
-    command = command_prefix + [str(Path(ANSIBLE).with_name('ansible-playbook')), '-i', '%s,' % host,
-                                '-c', connection, '-e', 'ansible_python_interpreter=' + interpreter, str(playbook)]
+    playbook = workdir / "playbook.json"
+    playbook.write_text(json.dumps([dict(hosts="all", gather_facts=False, tasks=tasks)]))
+    env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", LC_ALL="C.UTF-8")
+    env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
+    command = command_prefix + [str(Path(ANSIBLE).with_name("ansible-playbook")), "-i", "%s," % host,
+                                "-c", connection, "-e", "ansible_python_interpreter=" + interpreter, str(playbook)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     try:
-        results = [task['hosts'][host] for task in json.loads(done.stdout)['plays'][0]['tasks']]
+        results = [task["hosts"][host] for task in json.loads(done.stdout)["plays"][0]["tasks"]]
     except (ValueError, KeyError, IndexError):
-        pytest.fail('no playbook result (rc=%d):\n%s\n%s' % (done.returncode, done.stdout, done.stderr))
+        pytest.fail("no playbook result (rc=%d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
     assert len(results) == len(tasks), results
 
     def files(result):
-        return {Path(entry['path']).name: (entry['inode'], entry['mtime'], entry['size'], entry.get('checksum'))
-                for entry in result['files']}
+        return {Path(entry["path"]).name: (entry["inode"], entry["mtime"], entry["size"], entry.get("checksum"))
+                for entry in result["files"]}
 
     return dict(before=files(results[0]),
                 steps={step: (results[1 + 2 * index], files(results[2 + 2 * index]))
@@ -177,12 +176,12 @@ def run_playbook(case, directory, host, command_prefix, connection, interpreter,
 
 def sendmail_directory(directory):
     directory.mkdir()
-    shutil.copyfile(DEBIAN_MC, directory / 'sendmail.mc')
-    shutil.copyfile(DEBIAN_SUBMIT_MC, directory / 'submit.mc')
-    build_cf(directory / 'sendmail.mc')
+    shutil.copyfile(DEBIAN_MC, directory / "sendmail.mc")
+    shutil.copyfile(DEBIAN_SUBMIT_MC, directory / "submit.mc")
+    build_cf(directory / "sendmail.mc")
 
 
-@pytest.fixture(scope='module')
+@pytest.fixture(scope="module")
 def runs():
     return {}
 
@@ -194,17 +193,17 @@ def run(request, runs, tmp_path_factory):
         if name not in runs:
             case = CASES[name]
             workdir = tmp_path_factory.mktemp(name)
-            if name == 'postconf':
-                root = request.getfixturevalue('postfix_root')
-                directory, remote = root / 'etc' / 'postfix', Path('/etc/postfix')
-                host, connection, interpreter = str(root), 'community.general.chroot', '/usr/bin/python3'
-                prefix = ['ip', 'netns', 'exec', request.getfixturevalue('netns')]
+            if name == "postconf":
+                root = request.getfixturevalue("postfix_root")
+                directory, remote = root / "etc" / "postfix", Path("/etc/postfix")
+                host, connection, interpreter = str(root), "community.general.chroot", "/usr/bin/python3"
+                prefix = ["ip", "netns", "exec", request.getfixturevalue("netns")]
             else:
-                directory = workdir / 'mail'
+                directory = workdir / "mail"
                 sendmail_directory(directory)
                 remote = directory
-                host, connection, interpreter = 'localhost', 'local', sys.executable
-                prefix = in_netns(request.getfixturevalue('netns'), [])
+                host, connection, interpreter = "localhost", "local", sys.executable
+                prefix = in_netns(request.getfixturevalue("netns"), [])
             kept = place_kept(directory, case.files)
             saved = {name: content(directory / name) for name in kept}
             leftovers = [killed_run(directory, target) for target in case.writes]
@@ -219,38 +218,38 @@ def run(request, runs, tmp_path_factory):
 
 def touched(outcome, listing):
     """The files not ours that a step removed or changed (inode, mtime, size or checksum)."""
-    before = outcome['before']
-    return sorted(name for name in outcome['kept'] if listing.get(name) != before[name])
+    before = outcome["before"]
+    return sorted(name for name in outcome["kept"] if listing.get(name) != before[name])
 
 
-@pytest.mark.parametrize('step', STEPS)
-@pytest.mark.parametrize('module', MODULES)
+@pytest.mark.parametrize("step", STEPS)
+@pytest.mark.parametrize("module", MODULES)
 def test_files_that_are_not_ours_survive(run, module, step):
     outcome = run(module)
-    case, before = outcome['case'], outcome['before']
-    result, listing = outcome['steps'][step]
+    case, before = outcome["case"], outcome["before"]
+    result, listing = outcome["steps"][step]
     assert touched(outcome, listing) == []
-    leftovers = set(outcome['leftovers'])
+    leftovers = set(outcome["leftovers"])
     assert leftovers <= set(before)
     written = set(case.writes)
-    if step in ('check-mode', 'refusal'):
-        assert result.get('failed', False) == (step == 'refusal'), result
-        assert result['changed'] == (step == 'check-mode'), result
-        assert step == 'check-mode' or case.refused in result['msg'], result
+    if step in ("check-mode", "refusal"):
+        assert result.get("failed", False) == (step == "refusal"), result
+        assert result["changed"] == (step == "check-mode"), result
+        assert step == "check-mode" or case.refused in result["msg"], result
         assert listing == before  # nothing written: nothing touched, the killed run's temp file too
-    elif step == 'change-after-a-killed-run':
-        assert result['changed'] and not result.get('failed'), result
+    elif step == "change-after-a-killed-run":
+        assert result["changed"] and not result.get("failed"), result
         assert set(listing) == set(before) - leftovers  # the killed run's temp file, and nothing else
         assert {name for name in listing if listing[name] != before[name]} == written
     else:
-        assert not result['changed'] and not result.get('failed'), result
-        assert listing == outcome['steps']['change-after-a-killed-run'][1]
+        assert not result["changed"] and not result.get("failed"), result
+        assert listing == outcome["steps"]["change-after-a-killed-run"][1]
 
 
-@pytest.mark.parametrize('module', MODULES)
+@pytest.mark.parametrize("module", MODULES)
 def test_files_that_are_not_ours_are_byte_identical_with_their_mtime_afterwards(run, module):
     outcome = run(module)
-    assert sorted(outcome['now']) == sorted(outcome['kept'])
-    changed = [name for name, (data, mtime) in outcome['now'].items()
-               if data != outcome['saved'][name] or mtime != OLD * 10 ** 9]
+    assert sorted(outcome["now"]) == sorted(outcome["kept"])
+    changed = [name for name, (data, mtime) in outcome["now"].items()
+               if data != outcome["saved"][name] or mtime != OLD * 10 ** 9]
     assert changed == []

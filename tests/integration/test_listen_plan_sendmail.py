@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -19,38 +18,49 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import (
-    CF_M4, HOSTNAME, IPV4, IPV6, M4, REPO, SENDMAIL, banner, listening, network_namespace, sendmail_running, wait_for,
+    CF_M4,
+    HOSTNAME,
+    IPV4,
+    IPV6,
+    M4,
+    REPO,
+    SENDMAIL,
+    banner,
+    listening,
+    network_namespace,
+    sendmail_running,
+    wait_for,
 )
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail import mc_edit
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import plan_config
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import (
-    ListenPlanError, plan_listen_document,
+    ListenPlanError,
+    plan_listen_document,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import plan_config
 
-LAYOUTS = sorted((REPO / 'tests/unit/plugins/module_utils/sendmail/fixtures/layouts').glob('*.mc'))
-LAYOUTS += sorted(REPO.glob('tests/fixtures/stock/debian-*/sendmail.mc'))
-EVERY = ['127.0.0.1', '::1', IPV4, IPV6]
+LAYOUTS = sorted((REPO / "tests/unit/plugins/module_utils/sendmail/fixtures/layouts").glob("*.mc"))
+LAYOUTS += sorted(REPO.glob("tests/fixtures/stock/debian-*/sendmail.mc"))
+EVERY = ["127.0.0.1", "::1", IPV4, IPV6]
 
 pytestmark = [
-    pytest.mark.skipif(os.geteuid() != 0, reason='needs root for network namespaces and sendmail'),
-    pytest.mark.skipif(not (SENDMAIL and M4 and CF_M4.exists()), reason='needs m4, sendmail-bin and sendmail-cf'),
+    pytest.mark.skipif(os.geteuid() != 0, reason="needs root for network namespaces and sendmail"),
+    pytest.mark.skipif(not (SENDMAIL and M4 and CF_M4.exists()), reason="needs m4, sendmail-bin and sendmail-cf"),
 ]
 
 INTENTS = {
-    'all+loopback-submission': [{'addresses': ['all'], 'ports': ['smtp']},
-                                {'addresses': ['loopback'], 'ports': ['submission']}],
-    'literals+loopback': [{'addresses': [IPV4, IPV6, 'loopback'], 'ports': [25]}],
+    "all+loopback-submission": [{"addresses": ["all"], "ports": ["smtp"]},
+                                {"addresses": ["loopback"], "ports": ["submission"]}],
+    "literals+loopback": [{"addresses": [IPV4, IPV6, "loopback"], "ports": [25]}],
 }
 
 
-@pytest.fixture(scope='module', params=[0, 1], ids=['bindv6only0', 'bindv6only1'])
+@pytest.fixture(scope="module", params=[0, 1], ids=["bindv6only0", "bindv6only1"])
 def netns(request):
-    with network_namespace('dslp-%d-%d' % (os.getpid(), request.param),
-                           sysctls=['net.ipv6.bindv6only=%d' % request.param]) as name:
+    with network_namespace("dslp-%d-%d" % (os.getpid(), request.param),
+                           sysctls=["net.ipv6.bindv6only=%d" % request.param]) as name:
         yield name, bool(request.param)
 
 
@@ -64,47 +74,47 @@ def build(text, workdir):
     text = re.sub(r"include\(`[^']*/cf\.m4'\)", "include(`%s')" % CF_M4, text)
     if str(CF_M4) not in text:
         text = "include(`%s')dnl\n" % CF_M4 + text
-    mc = workdir / 'sendmail.mc'
+    mc = workdir / "sendmail.mc"
     mc.write_text(text)
     done = subprocess.run([M4, str(mc)], cwd=str(workdir), capture_output=True, text=True, timeout=60,
-                          env=dict(os.environ, LC_ALL='C'), check=False)
+                          env=dict(os.environ, LC_ALL="C"), check=False)
     assert done.returncode == 0, done.stderr
-    cf = workdir / 'sendmail.cf'
+    cf = workdir / "sendmail.cf"
     cf.write_text(done.stdout)
     return cf
 
 
 def ss_form(entry, bindv6only):
-    address, port = entry['address'], entry['port']
-    if entry['family'] == 'inet6':
-        if address == '::' and not bindv6only:
-            return '*:%s' % port
-        return '[%s]:%s' % (address, port)
-    return '%s:%s' % (address, port)
+    address, port = entry["address"], entry["port"]
+    if entry["family"] == "inet6":
+        if address == "::" and not bindv6only:
+            return "*:%s" % port
+        return "[%s]:%s" % (address, port)
+    return "%s:%s" % (address, port)
 
 
 def intended(addresses):
     hosts = set()
     for address in addresses:
-        hosts |= set(EVERY) if address == 'all' else {'127.0.0.1', '::1'} if address == 'loopback' else {address}
+        hosts |= set(EVERY) if address == "all" else {"127.0.0.1", "::1"} if address == "loopback" else {address}
     return hosts
 
 
 # The layouts and intents the planner refuses (the unit tests say why): here the refusal is the
 # result checked, and any other refusal fails.
 REFUSED = {
-    ('conflicting.mc', 'literals+loopback'),
-    ('freebsd.mc', 'all+loopback-submission'),
-    ('slackware-no-daemons.mc', 'all+loopback-submission'),
+    ("conflicting.mc", "literals+loopback"),
+    ("freebsd.mc", "all+loopback-submission"),
+    ("slackware-no-daemons.mc", "all+loopback-submission"),
 }
 
 
-@pytest.mark.parametrize('intent', list(INTENTS), ids=list(INTENTS))
-@pytest.mark.parametrize('path', LAYOUTS, ids=lambda path: path.parent.name + '/' + path.name)
+@pytest.mark.parametrize("intent", list(INTENTS), ids=list(INTENTS))
+@pytest.mark.parametrize("path", LAYOUTS, ids=lambda path: path.parent.name + "/" + path.name)
 def test_planned_layout_answers_on_exactly_the_intended_addresses(netns, path, intent, tmp_path):
     name, bindv6only = netns
     document = Document.parse(path.read_text())
-    host = {'bindv6only': bindv6only, 'addresses': EVERY}
+    host = {"bindv6only": bindv6only, "addresses": EVERY}
     if (path.name, intent) in REFUSED:
         with pytest.raises(ListenPlanError):
             plan_listen_document(document, INTENTS[intent], host)
@@ -112,33 +122,33 @@ def test_planned_layout_answers_on_exactly_the_intended_addresses(netns, path, i
     plan = plan_listen_document(document, INTENTS[intent], host)
     cf = build(apply(document, plan, bindv6only).render(), tmp_path)
     expected = sorted(ss_form(entry, bindv6only) for entry in plan.sockets)
-    with open(tmp_path / 'log', 'w+') as log, sendmail_running(name, cf, tmp_path, log):
+    with open(tmp_path / "log", "w+") as log, sendmail_running(name, cf, tmp_path, log):
         wait_for(lambda: listening(name) == expected, 20,
-                 lambda: 'sockets %s, not %s: %s\n%s' % (listening(name), expected, plan.reasons, log.read()))
+                 lambda: "sockets %s, not %s: %s\n%s" % (listening(name), expected, plan.reasons, log.read()))
         ports = {}
         for item in INTENTS[intent]:
-            for port in item['ports']:
-                ports.setdefault({'smtp': 25, 'submission': 587}.get(port, port), set()).update(
-                    intended(item['addresses']))
+            for port in item["ports"]:
+                ports.setdefault({"smtp": 25, "submission": 587}.get(port, port), set()).update(
+                    intended(item["addresses"]))
         for port, hosts in ports.items():
             for host in EVERY:
                 answer = banner(name, host, port)
                 if host in hosts:
-                    assert answer.startswith('220 %s' % HOSTNAME), (host, port, answer)
+                    assert answer.startswith("220 %s" % HOSTNAME), (host, port, answer)
                 else:
-                    assert answer == 'refused', (host, port, answer)
+                    assert answer == "refused", (host, port, answer)
 
 
 def test_sendmail_daemon_on_a_file_without_daemons_keeps_ipv4_listening(netns, tmp_path):
     """The issue's case, through the module's planner: the first DAEMON_OPTIONS no longer ends the default."""
     name, bindv6only = netns
-    document = Document.parse((REPO / 'tests/unit/plugins/module_utils/sendmail/fixtures/layouts/'
-                               'slackware-no-daemons.mc').read_text())
-    plan = mc_edit.ensure_port_entry(document, 'DAEMON_OPTIONS', 'MTA-v6', 'present',
-                                     {'F': 'inet6', 'A': '::1'}, bindv6only)
+    document = Document.parse((REPO / "tests/unit/plugins/module_utils/sendmail/fixtures/layouts/"
+                               "slackware-no-daemons.mc").read_text())
+    plan = mc_edit.ensure_port_entry(document, "DAEMON_OPTIONS", "MTA-v6", "present",
+                                     {"F": "inet6", "A": "::1"}, bindv6only)
     cf = build(plan.after, tmp_path)
-    expected = ['0.0.0.0:25', '0.0.0.0:587', '[::1]:25']
+    expected = ["0.0.0.0:25", "0.0.0.0:587", "[::1]:25"]
     with sendmail_running(name, cf, tmp_path):
-        wait_for(lambda: listening(name) == expected, 20, lambda: 'sockets %s, not %s' % (listening(name), expected))
-        for host in ('127.0.0.1', IPV4, '::1'):
-            assert banner(name, host, 25).startswith('220 %s' % HOSTNAME), host
+        wait_for(lambda: listening(name) == expected, 20, lambda: "sockets %s, not %s" % (listening(name), expected))
+        for host in ("127.0.0.1", IPV4, "::1"):
+            assert banner(name, host, 25).startswith("220 %s" % HOSTNAME), host

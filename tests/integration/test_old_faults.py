@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -16,7 +15,6 @@ import re
 import subprocess
 
 import pytest
-
 from conftest import M4, REQUIRES_SENDMAIL, run_module
 
 pytestmark = REQUIRES_SENDMAIL
@@ -31,24 +29,24 @@ def faulty_mc(mc):
     text = mc.read_text()
     mc.write_text(text + INDENTED)
     built = subprocess.run([M4, str(mc)], cwd=str(mc.parent), capture_output=True, text=True, timeout=60, check=True)
-    assert '\n  \n' in built.stdout  # the fault is there before any edit
+    assert "\n  \n" in built.stdout  # the fault is there before any edit
     return mc
 
 
-@pytest.mark.parametrize('check', [False, True], ids=['run', 'check_mode'])
-@pytest.mark.parametrize('module, args', [
-    ('sendmail_mc', dict(feature='nocanonify')),
-    ('sendmail_daemon', dict(name='MTA-v6-lo', family='inet6', addr='::1', port='2525')),
-    ('sendmail_config', dict(settings=[dict(define='confLOG_LEVEL', value='12')])),
+@pytest.mark.parametrize("check", [False, True], ids=["run", "check_mode"])
+@pytest.mark.parametrize("module, args", [
+    ("sendmail_mc", dict(feature="nocanonify")),
+    ("sendmail_daemon", dict(name="MTA-v6-lo", family="inet6", addr="::1", port="2525")),
+    ("sendmail_config", dict(settings=[dict(define="confLOG_LEVEL", value="12")])),
 ])
 def test_an_unrelated_change_passes_and_names_the_old_fault(netns, faulty_mc, module, args, check):
     original = faulty_mc.read_bytes()
     lines = original.decode().splitlines()
     result = run_module(netns, module, check=check, path=str(faulty_mc), **args)
-    assert not result.get('failed') and result['changed'], result.get('msg')
-    warnings = ' '.join(result.get('warnings', []))
-    assert 'already has a problem' in warnings and 'unknown configuration line' in warnings, warnings
-    assert 'line %d of %s' % (lines.index(INDENTED.rstrip('\n')) + 1, faulty_mc) in warnings, warnings
+    assert not result.get("failed") and result["changed"], result.get("msg")
+    warnings = " ".join(result.get("warnings", []))
+    assert "already has a problem" in warnings and "unknown configuration line" in warnings, warnings
+    assert "line %d of %s" % (lines.index(INDENTED.rstrip("\n")) + 1, faulty_mc) in warnings, warnings
     assert re.search(r"sendmail\.cf line [0-9]+ is '  '", warnings), warnings
     assert "remove the indentation" in warnings
     if check:
@@ -59,9 +57,9 @@ def test_an_unrelated_change_passes_and_names_the_old_fault(netns, faulty_mc, mo
 
 def test_a_change_that_adds_a_fault_is_refused_and_nothing_changes(netns, faulty_mc):
     original = faulty_mc.read_bytes()
-    result = run_module(netns, 'sendmail_mc', path=str(faulty_mc), define='confDELIVERY_MODE', value='z')
-    assert result.get('failed'), result
-    assert 'Unknown delivery mode z' in result['msg'] and 'already has' in result['msg'], result['msg']
+    result = run_module(netns, "sendmail_mc", path=str(faulty_mc), define="confDELIVERY_MODE", value="z")
+    assert result.get("failed"), result
+    assert "Unknown delivery mode z" in result["msg"] and "already has" in result["msg"], result["msg"]
     assert faulty_mc.read_bytes() == original
 
 
@@ -69,6 +67,6 @@ def test_a_file_that_cannot_be_built_is_said_to_be_so(netns, mc):
     mc.write_text(mc.read_text().replace("include(`/usr/share/sendmail/cf/m4/cf.m4')",
                                          "include(`/usr/share/sendmail/cf/m4/missing.m4')"))
     original = mc.read_bytes()
-    result = run_module(netns, 'sendmail_mc', path=str(mc), feature='nocanonify')
-    assert result.get('failed') and 'cannot be built either' in result['msg'], result
+    result = run_module(netns, "sendmail_mc", path=str(mc), feature="nocanonify")
+    assert result.get("failed") and "cannot be built either" in result["msg"], result
     assert mc.read_bytes() == original

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import pytest
 
 HOSTS = ["pf-mx1", "pf-mx2"]

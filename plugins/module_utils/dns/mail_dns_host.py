@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -14,9 +13,9 @@ import typing as t
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import (
     bind_address,
     host_addresses,
+    sending_addresses,
     sendmail_client_addresses,
     sendmail_helo_name,
-    sending_addresses,
 )
 
 SENDMAIL_CF = "/etc/mail/sendmail.cf"

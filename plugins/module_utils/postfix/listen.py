@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -26,11 +25,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import (
-    ALL, LOOPBACK, ListenPlanError, parse_intent,
+    ALL,
+    LOOPBACK,
+    ListenPlanError,
+    parse_intent,
 )
 
 SMTP_PORT = 25
-_LOOPBACKS = ('127.0.0.1', '[::1]')
+_LOOPBACKS = ("127.0.0.1", "[::1]")
 
 
 class PostfixListenError(ValueError):
@@ -46,13 +48,13 @@ class PostfixListen:
     reasons: tuple
 
     def as_dict(self) -> dict:
-        return {'inet_interfaces': self.inet_interfaces, 'inet_protocols': self.inet_protocols,
-                'reasons': list(self.reasons)}
+        return {"inet_interfaces": self.inet_interfaces, "inet_protocols": self.inet_protocols,
+                "reasons": list(self.reasons)}
 
 
 def _spelled(address) -> str:
     if address.version == 6:
-        return '[%s]' % address.compressed
+        return "[%s]" % address.compressed
     return address.compressed
 
 
@@ -65,30 +67,30 @@ def plan_postfix_listen(intent) -> PostfixListen:
     other_ports = sorted({port for item in items for port in item.ports} - {SMTP_PORT})
     if other_ports:
         raise PostfixListenError(
-            'listening on port(s) %s cannot be set in main.cf: postfix listens on a port through a '
-            'service in master.cf (smtp for 25, submission for 587, smtps/submissions for 465), and '
-            'inet_interfaces then applies to every such service. Give port 25 (smtp) only, and '
-            'enable the other services in master.cf' % ', '.join(str(port) for port in other_ports))
+            "listening on port(s) %s cannot be set in main.cf: postfix listens on a port through a "
+            "service in master.cf (smtp for 25, submission for 587, smtps/submissions for 465), and "
+            "inet_interfaces then applies to every such service. Give port 25 (smtp) only, and "
+            "enable the other services in master.cf" % ", ".join(str(port) for port in other_ports))
     addresses = [address for item in items for address in item.addresses]
-    protocols = ('all', 'inet_protocols all: postfix also sends over the families it lists, so '
-                 'where it listens does not narrow it')
+    protocols = ("all", "inet_protocols all: postfix also sends over the families it lists, so "
+                 "where it listens does not narrow it")
     if ALL in addresses:
-        why = 'all addresses of both families'
+        why = "all addresses of both families"
         if len(set(addresses)) > 1:
-            why += ' (the other addresses asked for are among them, and postfix takes all alone)'
-        return PostfixListen('all', protocols[0], ('inet_interfaces all: ' + why, protocols[1]))
+            why += " (the other addresses asked for are among them, and postfix takes all alone)"
+        return PostfixListen("all", protocols[0], ("inet_interfaces all: " + why, protocols[1]))
     if set(addresses) == {LOOPBACK}:
-        return PostfixListen('loopback-only', protocols[0],
-                             ('inet_interfaces loopback-only: 127.0.0.1 and ::1', protocols[1]))
+        return PostfixListen("loopback-only", protocols[0],
+                             ("inet_interfaces loopback-only: 127.0.0.1 and ::1", protocols[1]))
     spelled = []
     for address in addresses:
         for text in (_LOOPBACKS if address == LOOPBACK else (_spelled(address),)):
             if text not in spelled:
                 spelled.append(text)
-    value = ', '.join(spelled)
+    value = ", ".join(spelled)
     return PostfixListen(value, protocols[0],
-                         ('inet_interfaces %s: the listed addresses only, IPv6 ones in brackets' % value,
+                         ("inet_interfaces %s: the listed addresses only, IPv6 ones in brackets" % value,
                           protocols[1]))
 
 
-__all__ = ['PostfixListen', 'PostfixListenError', 'plan_postfix_listen']
+__all__ = ["PostfixListen", "PostfixListenError", "plan_postfix_listen"]

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -19,14 +18,24 @@ import shutil
 import typing as t
 
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import (
-    FileError, decode, describe, locked, replace_file,
+    FileError,
+    decode,
+    describe,
+    locked,
+    replace_file,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import warning_lines
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf_host import (
-    Failure, MainCf, Postfix,
+    Failure,
+    MainCf,
+    Postfix,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.service import (
-    Plan, Service, Wanted, parse_services, plan,
+    Plan,
+    Service,
+    Wanted,
+    parse_services,
+    plan,
 )
 
 

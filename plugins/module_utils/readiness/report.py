@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -136,10 +135,10 @@ def _details(row: t.Mapping[str, t.Any]) -> str:
              '<h2>%s <span class="%s" style="padding:0 .4em">%s</span></h2>' % (
                  _e(row["host"]), "v-" + row["verdict"].replace(" ", "-"), _e(row["verdict"]))]
     if row.get("mta"):
-        parts.append('<p>%s %s' % (_e(row["mta"]), _e(row.get("version") or "")))
+        parts.append("<p>%s %s" % (_e(row["mta"]), _e(row.get("version") or "")))
         if row.get("helo_name"):
-            parts.append(' &middot; HELO %s &middot; SPF domain %s' % (_e(row["helo_name"]), _e(row.get("sender_domain") or "none")))
-        parts.append('</p>')
+            parts.append(" &middot; HELO %s &middot; SPF domain %s" % (_e(row["helo_name"]), _e(row.get("sender_domain") or "none")))
+        parts.append("</p>")
     if row["reasons"]:
         parts.append('<ul class="reasons">%s</ul>' % "".join("<li>%s</li>" % _e(r) for r in row["reasons"]))
     parts.append('<table class="checks"><thead><tr><th>check</th><th>result</th><th>detail</th><th>fix</th></tr></thead><tbody>')
@@ -147,24 +146,24 @@ def _details(row: t.Mapping[str, t.Any]) -> str:
         parts.append('<tr data-check="%s"><td>%s</td><td class="%s">%s</td><td>%s</td><td class="fix">%s</td></tr>' % (
             _e(name), _e(CHECK_LABELS.get(name, name)), _e(check["result"]), _e(check["result"]),
             _e(check.get("detail")), _e(check.get("fix"))))
-    parts.append('</tbody></table>')
+    parts.append("</tbody></table>")
     outbound = row.get("outbound") or {}
     if outbound:
         parts.append('<table class="outbound"><thead><tr><th>family</th><th>pinned</th><th>SNAT</th><th>kernel</th>'
                      '<th>sending</th><th>agree</th></tr></thead><tbody>')
         for family, info in sorted(outbound.items()):
             pinned = "%s (%s)" % (info["pinned"], info["pinned_by"]) if info.get("pinned") else "-"
-            parts.append('<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>' % (
+            parts.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
                 _e(family), _e(pinned), _e(info.get("snat") or "-"), _e(info.get("kernel") or "-"),
                 _e(info.get("sending") or "-"), "yes" if info.get("agree") else "no"))
-        parts.append('</tbody></table>')
+        parts.append("</tbody></table>")
     sockets = row.get("sockets") or {}
     if sockets:
         listening = sorted({"%s:%s" % ("[%s]" % s["address"] if ":" in s["address"] else s["address"], s["port"])
                             for s in sockets.get("listening", []) if s["port"] in (25, 587, 465)})
-        parts.append('<p>configured: %s<br>listening: %s</p>' % (
+        parts.append("<p>configured: %s<br>listening: %s</p>" % (
             _e(", ".join(sockets.get("configured", [])) or "none"), _e(", ".join(listening) or "none")))
-    parts.append('</section>')
+    parts.append("</section>")
     return "".join(parts)
 
 
@@ -176,14 +175,14 @@ def html_page(report: t.Mapping[str, t.Any], title: str = "Dual-stack mail readi
     for row in report["hosts"]:
         verdict = row["verdict"]
         cells = ['<td data-sort="%s"><a href="#%s">%s</a></td>' % (_e(row["host"].lower()), _anchor(row["host"]), _e(row["host"])),
-                 '<td>%s</td>' % _e(("%s %s" % (row["mta"], row.get("version") or "")).strip() if row["mta"] else "-"),
+                 "<td>%s</td>" % _e(("%s %s" % (row["mta"], row.get("version") or "")).strip() if row["mta"] else "-"),
                  '<td class="r %s" data-result="%s" data-sort="%s" title="%s">%s</td>' % (
                      "v-" + verdict.replace(" ", "-"), _e(verdict), _VERDICT_RANK[verdict], _e(" | ".join(row["reasons"])), _e(verdict))]
         cells += [_cell(row["checks"].get(c)) for c in COLUMNS]
         rows.append('<tr data-host="%s" data-verdict="%s">%s</tr>' % (_e(row["host"]), _e(verdict), "".join(cells)))
     return "".join([
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">",
-        "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">",
+        '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
         "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
         "<h1>%s</h1>" % _e(title),
         '<p class="meta">%d hosts%s. Click a column to sort; click a host for its details and fixes.</p>' % (

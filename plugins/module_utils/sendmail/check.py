@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -38,47 +37,47 @@ from typing import Callable, Optional
 CF_CHECK_TIMEOUT = 120  # sendmail stalls ~60 s when the host name is not an FQDN
 
 # Where the sendmail cf macros live: Debian, Slackware, FreeBSD / Red Hat / openSUSE.
-CF_DIRS = ('/usr/share/sendmail/cf', '/usr/share/sendmail-cf', '/usr/share/sendmail')
+CF_DIRS = ("/usr/share/sendmail/cf", "/usr/share/sendmail-cf", "/usr/share/sendmail")
 
 Runner = Callable[[list, Optional[str]], tuple]
 
 # What m4 (and the cf macros through errprint) prints that leaves a complete, working .cf.
 _M4_WARNINGS = (
     # GNU m4 (which names itself as it was called, /usr/bin/m4 too), for a file without a final newline.
-    re.compile(r'(?:\S*/)?m4:[^\n]*: [Ww]arning: end of file treated as newline'),
+    re.compile(r"(?:\S*/)?m4:[^\n]*: [Ww]arning: end of file treated as newline"),
     # cf macros: a deprecated FEATURE, define or OSTYPE that still works (under its new name).
-    re.compile(r'WARNING: FEATURE\(`?[A-Za-z0-9_.]+\'?\) is deprecated[;.][^\n]*'),
-    re.compile(r'WARNING: `?conf[A-Z0-9_]+\'? is deprecated[;.][^\n]*'),
-    re.compile(r'NOTE: OSTYPE\(`?[A-Za-z0-9_.-]+\'?\) is deprecated\.[^\n]*'),
+    re.compile(r"WARNING: FEATURE\(`?[A-Za-z0-9_.]+\'?\) is deprecated[;.][^\n]*"),
+    re.compile(r"WARNING: `?conf[A-Z0-9_]+\'? is deprecated[;.][^\n]*"),
+    re.compile(r"NOTE: OSTYPE\(`?[A-Za-z0-9_.-]+\'?\) is deprecated\.[^\n]*"),
 )
 
 # What sendmail -bC prints about a configuration it accepts.  Lines in sendmail's own warning
 # spelling ("Warning: ...") are warnings; upper-case "WARNING:" lines only in these forms.
 _SENDMAIL_WARNINGS = (
-    re.compile(r'Warning: [^\n]*'),
-    re.compile(r'WARNING: local host name \([^)\n]*\) is not qualified; see cf/README: WHO AM I\?'),
-    re.compile(r'WARNING: unable to qualify my own domain name \([^)\n]*\) -- using short name'),
-    re.compile(r'WARNING: mailer=[^,\n]*, flag=. deprecated'),
-    re.compile(r'WARNING: Ruleset [^\n]* has multiple definitions'),
-    re.compile(r'[^\n]*: WARNING: dangerous write permissions'),
+    re.compile(r"Warning: [^\n]*"),
+    re.compile(r"WARNING: local host name \([^)\n]*\) is not qualified; see cf/README: WHO AM I\?"),
+    re.compile(r"WARNING: unable to qualify my own domain name \([^)\n]*\) -- using short name"),
+    re.compile(r"WARNING: mailer=[^,\n]*, flag=. deprecated"),
+    re.compile(r"WARNING: Ruleset [^\n]* has multiple definitions"),
+    re.compile(r"[^\n]*: WARNING: dangerous write permissions"),
 )
 
-_CANDIDATE_PATH = re.compile(r'[^\s:]*candidate\.cf')
-_INCLUDES_CF_M4 = re.compile(r'^[ \t]*s?include\([^)\n]*\bcf\.m4\b', re.MULTILINE)
+_CANDIDATE_PATH = re.compile(r"[^\s:]*candidate\.cf")
+_INCLUDES_CF_M4 = re.compile(r"^[ \t]*s?include\([^)\n]*\bcf\.m4\b", re.MULTILINE)
 
 
-M4, SENDMAIL = 'm4', 'sendmail'
+M4, SENDMAIL = "m4", "sendmail"
 
 
 @dataclass
 class CheckResult:
     ok: bool
-    msg: str = ''
+    msg: str = ""
     rc: Optional[int] = None
-    stdout: str = ''
-    stderr: str = ''
+    stdout: str = ""
+    stderr: str = ""
     warnings: list = field(default_factory=list)
-    cf_text: str = ''  # the .cf that was checked
+    cf_text: str = ""  # the .cf that was checked
     stage: Optional[str] = None  # which tool refused: m4 or sendmail (None: nothing could run)
     errors: list = field(default_factory=list)  # the lines it refused with
 
@@ -109,7 +108,7 @@ class HostName:
 
 def find_cf_dir(candidates: tuple = CF_DIRS) -> Optional[str]:
     for directory in candidates:
-        if os.path.isfile(os.path.join(directory, 'm4', 'cf.m4')):
+        if os.path.isfile(os.path.join(directory, "m4", "cf.m4")):
             return directory
     return None
 
@@ -117,19 +116,19 @@ def find_cf_dir(candidates: tuple = CF_DIRS) -> Optional[str]:
 def _hosts_file_qualifies(name: str, hosts_text: str) -> bool:
     """True when a line of /etc/hosts that names ``name`` also has a name with a domain."""
     for line in hosts_text.splitlines():
-        names = [word.lower() for word in line.split('#', 1)[0].split()[1:]]
-        if name.lower() in names and any('.' in other for other in names):
+        names = [word.lower() for word in line.split("#", 1)[0].split()[1:]]
+        if name.lower() in names and any("." in other for other in names):
             return True
     return False
 
 
-def local_host_name(hosts_file: str = '/etc/hosts') -> HostName:
+def local_host_name(hosts_file: str = "/etc/hosts") -> HostName:
     """What sendmail will make of this host's name; the same lookups it makes (hosts file, DNS)."""
     name = socket.gethostname()
-    if '.' in name:
+    if "." in name:
         return HostName(name, True)
     try:
-        with open(hosts_file, encoding='utf-8', errors='replace') as handle:
+        with open(hosts_file, encoding="utf-8", errors="replace") as handle:
             if _hosts_file_qualifies(name, handle.read()):
                 return HostName(name, True)
     except OSError:
@@ -138,18 +137,18 @@ def local_host_name(hosts_file: str = '/etc/hosts') -> HostName:
         found = socket.getaddrinfo(name, None, 0, socket.SOCK_STREAM, 0, socket.AI_CANONNAME)
     except (OSError, UnicodeError):
         return HostName(name, False, resolves=False)
-    qualified = any('.' in (info[3] or '').rstrip('.') for info in found)
+    qualified = any("." in (info[3] or "").rstrip(".") for info in found)
     return HostName(name, qualified, resolves=bool(found))
 
 
 def unqualified_host_warning(host: HostName, stand_in: bool) -> str:
     if host.resolves:
-        effect = ('sendmail waits 60 s every time it starts (daemon, newaliases, mailq) looking for one, '
-                  'then uses the short name')
+        effect = ("sendmail waits 60 s every time it starts (daemon, newaliases, mailq) looking for one, "
+                  "then uses the short name")
     else:
-        effect = 'sendmail uses the short name (in HELO and its own addresses)'
-    how = ('the candidate was checked under the stand-in name %s' % _stand_in(host) if stand_in else
-           'no private UTS namespace could be made for the check, so it ran under the short name')
+        effect = "sendmail uses the short name (in HELO and its own addresses)"
+    how = ("the candidate was checked under the stand-in name %s" % _stand_in(host) if stand_in else
+           "no private UTS namespace could be made for the check, so it ran under the short name")
     return ('this host\'s name %r has no domain and none is found for it in /etc/hosts or DNS: %s. '
             'Add the fully qualified name to /etc/hosts (for example "127.0.1.1 %s.example.com %s") or make '
             'it the host name; confDOMAIN_NAME sets the name sendmail announces but does not end a wait '
@@ -157,13 +156,13 @@ def unqualified_host_warning(host: HostName, stand_in: bool) -> str:
 
 
 def _stand_in(host: HostName) -> str:
-    return '%s.invalid' % (host.name or 'localhost')
+    return "%s.invalid" % (host.name or "localhost")
 
 
 # Sets the stand-in host name inside the private UTS namespace, then runs the check.
-_SET_HOST_NAME = ('import os, socket, sys\n'
-                  'socket.sethostname(sys.argv[1])\n'
-                  'os.execv(sys.argv[2], sys.argv[2:])\n')
+_SET_HOST_NAME = ("import os, socket, sys\n"
+                  "socket.sethostname(sys.argv[1])\n"
+                  "os.execv(sys.argv[2], sys.argv[2:])\n")
 
 
 def classify(lines: list, known: tuple) -> tuple:
@@ -186,15 +185,15 @@ def _m4_command(text: str, candidate_mc: str, source_path: str, tools: Tools):
     if includes_cf_m4(text):
         return [tools.m4, candidate_mc]
     if tools.cf_dir is None:
-        return CheckResult(False, '%s does not include cf.m4 (a Makefile that puts cf.m4 in front builds it, as on '
-                                  'FreeBSD) and no sendmail cf macros were found in %s; install them or set '
-                                  'validate=false (nothing was changed)' % (source_path, ', '.join(CF_DIRS)))
-    cf_dir = tools.cf_dir.rstrip('/') + '/'
-    return [tools.m4, '-D_CF_DIR_=' + cf_dir, cf_dir + 'm4/cf.m4', candidate_mc]
+        return CheckResult(False, "%s does not include cf.m4 (a Makefile that puts cf.m4 in front builds it, as on "
+                                  "FreeBSD) and no sendmail cf macros were found in %s; install them or set "
+                                  "validate=false (nothing was changed)" % (source_path, ", ".join(CF_DIRS)))
+    cf_dir = tools.cf_dir.rstrip("/") + "/"
+    return [tools.m4, "-D_CF_DIR_=" + cf_dir, cf_dir + "m4/cf.m4", candidate_mc]
 
 
 def _write(path: str, text: str) -> None:
-    with open(path, 'w', encoding='utf-8', errors='surrogateescape') as handle:
+    with open(path, "w", encoding="utf-8", errors="surrogateescape") as handle:
         handle.write(text)
 
 
@@ -205,13 +204,13 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
     ``host`` is this host's name; it is looked up (only when sendmail is to run) when not given.
     """
     source_dir = os.path.dirname(os.path.abspath(source_path))
-    candidate_cf = os.path.join(workdir, 'candidate.cf')
+    candidate_cf = os.path.join(workdir, "candidate.cf")
     warnings = []
-    if syntax == 'mc':
+    if syntax == "mc":
         if tools.m4 is None:
-            return CheckResult(False, 'm4 is not installed; install m4 and the sendmail-cf macros, '
-                                      'or set validate=false')
-        candidate_mc = os.path.join(workdir, 'candidate.mc')
+            return CheckResult(False, "m4 is not installed; install m4 and the sendmail-cf macros, "
+                                      "or set validate=false")
+        candidate_mc = os.path.join(workdir, "candidate.mc")
         _write(candidate_mc, text)
         command = _m4_command(text, candidate_mc, source_path, tools)
         if isinstance(command, CheckResult):
@@ -220,62 +219,62 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
         rc, cf_text, err = run(command, source_dir)
         m4_warnings, m4_errors = classify(err.replace(candidate_mc, source_path).splitlines(), _M4_WARNINGS)
         if rc != 0 or m4_errors:
-            errors = m4_errors if rc == 0 else m4_errors + ['exit code %d' % rc]
-            return CheckResult(False, 'm4 rejected the candidate %s (nothing was changed): %s'
-                               % (source_path, '; '.join(errors)), rc, '', err, stage=M4, errors=errors,
-                               cf_text=cf_text if rc == 0 else '')
-        warnings.extend('m4: %s' % line for line in m4_warnings)
+            errors = m4_errors if rc == 0 else m4_errors + ["exit code %d" % rc]
+            return CheckResult(False, "m4 rejected the candidate %s (nothing was changed): %s"
+                               % (source_path, "; ".join(errors)), rc, "", err, stage=M4, errors=errors,
+                               cf_text=cf_text if rc == 0 else "")
+        warnings.extend("m4: %s" % line for line in m4_warnings)
         missing = [line for line in expected_cf_lines if line not in cf_text.splitlines()]
         if missing:
-            return CheckResult(False, 'the sendmail.cf built from the candidate does not contain %r; '
-                                      'm4 changed the value on the way (nothing was changed)' % missing[0])
+            return CheckResult(False, "the sendmail.cf built from the candidate does not contain %r; "
+                                      "m4 changed the value on the way (nothing was changed)" % missing[0])
         _write(candidate_cf, cf_text)
     else:
         cf_text = text
         _write(candidate_cf, text)
 
     if tools.sendmail is None:
-        if syntax != 'mc':
-            warnings.append('sendmail is not installed: the edited .cf was not checked')
+        if syntax != "mc":
+            warnings.append("sendmail is not installed: the edited .cf was not checked")
         return CheckResult(True, warnings=warnings, cf_text=cf_text)
     if host is None:
         host = local_host_name()
-    args = [tools.sendmail, '-C', candidate_cf, '-bC']
+    args = [tools.sendmail, "-C", candidate_cf, "-bC"]
     if tools.timeout is not None:
-        args = [tools.timeout, '--kill-after=5', str(CF_CHECK_TIMEOUT)] + args
-    rc, out, err = None, '', ''
+        args = [tools.timeout, "--kill-after=5", str(CF_CHECK_TIMEOUT)] + args
+    rc, out, err = None, "", ""
     if not host.qualified:
         if tools.unshare is not None and tools.python is not None:
-            rc, out, err = run([tools.unshare, '--uts', '--', tools.python, '-c', _SET_HOST_NAME, _stand_in(host)]
+            rc, out, err = run([tools.unshare, "--uts", "--", tools.python, "-c", _SET_HOST_NAME, _stand_in(host)]
                                + args, workdir)
-            if rc != 0 and err.lstrip().startswith(('unshare:', 'Traceback')):
+            if rc != 0 and err.lstrip().startswith(("unshare:", "Traceback")):
                 rc = None  # no private UTS namespace here (e.g. an unprivileged container)
         warnings.append(unqualified_host_warning(host, stand_in=rc is not None))
     if rc is None:
         rc, out, err = run(args, workdir)
     # sendmail shortens long paths with '...'; name the candidate the same way either way.
-    lines = _CANDIDATE_PATH.sub('candidate.cf', out + '\n' + err).splitlines()
+    lines = _CANDIDATE_PATH.sub("candidate.cf", out + "\n" + err).splitlines()
     if rc in (124, 137) and tools.timeout is not None:
-        return CheckResult(False, 'sendmail -bC did not finish within %d s; is the host name a fully '
-                                  'qualified domain name? (nothing was changed)' % CF_CHECK_TIMEOUT, rc, out, err)
+        return CheckResult(False, "sendmail -bC did not finish within %d s; is the host name a fully "
+                                  "qualified domain name? (nothing was changed)" % CF_CHECK_TIMEOUT, rc, out, err)
     cf_warnings, errors = classify(lines, _SENDMAIL_WARNINGS)
     if rc != 0 or errors:
-        errors = errors or ['exit code %d' % rc]
-        return CheckResult(False, 'sendmail -bC rejected the candidate configuration (nothing was changed): %s'
-                           % '; '.join(errors), rc, out, err, warnings + cf_warnings, cf_text, SENDMAIL, errors)
+        errors = errors or ["exit code %d" % rc]
+        return CheckResult(False, "sendmail -bC rejected the candidate configuration (nothing was changed): %s"
+                           % "; ".join(errors), rc, out, err, warnings + cf_warnings, cf_text, SENDMAIL, errors)
     return CheckResult(True, warnings=warnings + cf_warnings, cf_text=cf_text)
 
 
 # ---------------------------------------------------------------------------
 # A change is judged by what it adds: problems the file already has are warnings.
 
-_CF_LINE = re.compile(r'candidate\.cf: line ([0-9]+): ')
-_INDENTED_MACRO = re.compile(r'^[ \t]+(?:dnl\b|[A-Za-z_][A-Za-z0-9_]*\()', re.MULTILINE)
+_CF_LINE = re.compile(r"candidate\.cf: line ([0-9]+): ")
+_INDENTED_MACRO = re.compile(r"^[ \t]+(?:dnl\b|[A-Za-z_][A-Za-z0-9_]*\()", re.MULTILINE)
 
 
 def _problem(line: str) -> str:
     """An error line without the .cf line number, which moves with every edit."""
-    return _CF_LINE.sub('candidate.cf: ', line)
+    return _CF_LINE.sub("candidate.cf: ", line)
 
 
 def _new_problems(candidate: list, current: list) -> list:
@@ -293,18 +292,18 @@ def _new_problems(candidate: list, current: list) -> list:
 def _how_to_fix(line: str, current_text: str, current_cf: str, source_path: str) -> str:
     match = _CF_LINE.match(line)
     if match is None:
-        return 'correct it in %s' % source_path
+        return "correct it in %s" % source_path
     number = int(match.group(1))
-    cf_lines = current_cf.split('\n')  # as sendmail counts: splitlines() also splits at \x1c-\x1e, \x85
-    cf_line = cf_lines[number - 1] if 0 < number <= len(cf_lines) else ''
-    if cf_line[:1] in (' ', '\t'):
-        indented = [current_text.count('\n', 0, found.start()) + 1 for found in _INDENTED_MACRO.finditer(current_text)]
-        where = ('line%s %s of %s' % ('s' if len(indented) > 1 else '', ', '.join(str(n) for n in indented), source_path)
-                 if indented else 'a line of %s' % source_path)
-        return ('sendmail.cf line %d is %r: %s start%s with blanks before dnl or a macro, and m4 copies the blanks '
-                'into sendmail.cf, where a line that starts with a blank continues the one before it; remove the '
-                'indentation' % (number, cf_line, where, 's' if len(indented) == 1 else ''))
-    return 'sendmail.cf line %d is %r; correct what produces it in %s' % (number, cf_line, source_path)
+    cf_lines = current_cf.split("\n")  # as sendmail counts: splitlines() also splits at \x1c-\x1e, \x85
+    cf_line = cf_lines[number - 1] if 0 < number <= len(cf_lines) else ""
+    if cf_line[:1] in (" ", "\t"):
+        indented = [current_text.count("\n", 0, found.start()) + 1 for found in _INDENTED_MACRO.finditer(current_text)]
+        where = ("line%s %s of %s" % ("s" if len(indented) > 1 else "", ", ".join(str(n) for n in indented), source_path)
+                 if indented else "a line of %s" % source_path)
+        return ("sendmail.cf line %d is %r: %s start%s with blanks before dnl or a macro, and m4 copies the blanks "
+                "into sendmail.cf, where a line that starts with a blank continues the one before it; remove the "
+                "indentation" % (number, cf_line, where, "s" if len(indented) == 1 else ""))
+    return "sendmail.cf line %d is %r; correct what produces it in %s" % (number, cf_line, source_path)
 
 
 def check_change(current_text: str, text: str, syntax: str, source_path: str, workdir: str, run: Runner,
@@ -320,29 +319,29 @@ def check_change(current_text: str, text: str, syntax: str, source_path: str, wo
     result = check_candidate(text, syntax, source_path, workdir, run, tools, expected_cf_lines, host)
     if result.ok or result.stage is None:
         return result
-    current_dir = os.path.join(workdir, 'current')
+    current_dir = os.path.join(workdir, "current")
     os.mkdir(current_dir)
     current = check_candidate(current_text, syntax, source_path, current_dir, run, tools, (), host)
     if current.ok:
         return result
     if current.stage == M4 and current.rc not in (0, None):
-        return CheckResult(False, '%s (the current %s cannot be built either: m4 fails on it with %s; fix the file '
-                                  'first, nothing was changed)' % (result.msg, source_path, '; '.join(current.errors)),
+        return CheckResult(False, "%s (the current %s cannot be built either: m4 fails on it with %s; fix the file "
+                                  "first, nothing was changed)" % (result.msg, source_path, "; ".join(current.errors)),
                            result.rc, result.stdout, result.stderr, stage=result.stage, errors=result.errors)
     if current.stage != result.stage:
         return result
     new = _new_problems(result.errors, current.errors)
     if new:
-        tool = 'm4' if result.stage == M4 else 'sendmail -bC'
-        return CheckResult(False, '%s rejected the candidate %s (nothing was changed): %s' % (
-            tool, source_path if result.stage == M4 else 'configuration', '; '.join(new)) + (
-            '; the current file already has: %s' % '; '.join(current.errors)),
+        tool = "m4" if result.stage == M4 else "sendmail -bC"
+        return CheckResult(False, "%s rejected the candidate %s (nothing was changed): %s" % (
+            tool, source_path if result.stage == M4 else "configuration", "; ".join(new)) + (
+            "; the current file already has: %s" % "; ".join(current.errors)),
             result.rc, result.stdout, result.stderr, stage=result.stage, errors=new)
     warnings = list(result.warnings)
     for line in current.errors:
-        if line.strip() in ('"', "'") or line.startswith('exit code '):
+        if line.strip() in ('"', "'") or line.startswith("exit code "):
             continue  # the rest of a line that quotes a newline, or only sendmail's exit status
-        warnings.append('%s already has a problem, which this change leaves as it is: %s: %s; %s' % (
-            source_path, 'm4' if result.stage == M4 else 'sendmail -bC', line,
+        warnings.append("%s already has a problem, which this change leaves as it is: %s: %s; %s" % (
+            source_path, "m4" if result.stage == M4 else "sendmail -bC", line,
             _how_to_fix(line, current_text, current.cf_text, source_path)))
     return CheckResult(True, warnings=warnings, cf_text=result.cf_text)

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -17,36 +16,47 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Callable, Optional
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
-    ABSENT, PRESENT, Plan, describe_port_entries, entry_warnings, ensure_define, ensure_feature,
-    ensure_masquerade_as, ensure_member, ensure_port_entry, ensure_undefine, refuse_new_conflicts,
-)
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import plan_listen_document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
+    ABSENT,
+    PRESENT,
+    Plan,
+    describe_port_entries,
+    ensure_define,
+    ensure_feature,
+    ensure_masquerade_as,
+    ensure_member,
+    ensure_port_entry,
+    ensure_undefine,
+    entry_warnings,
+    refuse_new_conflicts,
+)
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
-    RefusedChange, key_for_option_name,
+    RefusedChange,
+    key_for_option_name,
 )
 
-DAEMON, CLIENT = 'DAEMON_OPTIONS', 'CLIENT_OPTIONS'
-PORT_KINDS = {DAEMON: 'daemon', CLIENT: 'client'}
+DAEMON, CLIENT = "DAEMON_OPTIONS", "CLIENT_OPTIONS"
+PORT_KINDS = {DAEMON: "daemon", CLIENT: "client"}
 
 # Module parameter -> DaemonPortOptions key letter, for the keys that have their own parameter.
-_DEDICATED = {'N': 'name', 'F': 'family', 'A': 'addr', 'P': 'port', 'M': 'modifiers'}
+_DEDICATED = {"N": "name", "F": "family", "A": "addr", "P": "port", "M": "modifiers"}
 
-SETTING_KINDS = ('feature', 'define', 'undefine', 'masquerade_as', 'masquerade_domain', 'exposed_user')
+SETTING_KINDS = ("feature", "define", "undefine", "masquerade_as", "masquerade_domain", "exposed_user")
 
 
 def port_changes(entry: dict) -> dict:
     """The keys an entry sets, as {key letter: value}; '' removes a key."""
     changes = {}
     for letter, option in _DEDICATED.items():
-        if option != 'name' and entry.get(option) is not None:
+        if option != "name" and entry.get(option) is not None:
             changes[letter] = str(entry[option])
-    for key, value in (entry.get('options') or {}).items():
+    for key, value in (entry.get("options") or {}).items():
         letter = key_for_option_name(str(key))
         if letter in _DEDICATED:
-            raise RefusedChange('set %s with the %s option, not inside options' % (key, _DEDICATED[letter]))
-        changes[letter] = '' if value is None else str(value)
+            raise RefusedChange("set %s with the %s option, not inside options" % (key, _DEDICATED[letter]))
+        changes[letter] = "" if value is None else str(value)
     return changes
 
 
@@ -54,33 +64,33 @@ def setting_kind(entry: dict) -> str:
     """Which of the setting kinds an entry names; exactly one must be given."""
     kinds = [kind for kind in SETTING_KINDS if entry.get(kind) is not None]
     if len(kinds) != 1:
-        raise RefusedChange('each setting names exactly one of %s; got %s'
-                            % (', '.join(SETTING_KINDS), ', '.join(kinds) or 'none'))
+        raise RefusedChange("each setting names exactly one of %s; got %s"
+                            % (", ".join(SETTING_KINDS), ", ".join(kinds) or "none"))
     return kinds[0]
 
 
 def setting_step(entry: dict) -> Callable[[Document], Plan]:
     """The plan function for one setting entry (the arguments of sendmail_mc)."""
     kind = setting_kind(entry)
-    state = entry.get('state') or PRESENT
-    if kind == 'feature':
-        return lambda document: ensure_feature(document, entry['feature'], entry.get('feature_args'), state)
-    if kind == 'define':
-        return lambda document: ensure_define(document, entry['define'], entry.get('value'), state)
-    if kind == 'undefine':
-        return lambda document: ensure_undefine(document, entry['undefine'], state)
-    if kind == 'masquerade_as':
-        return lambda document: ensure_masquerade_as(document, entry['masquerade_as'], state)
-    if kind == 'masquerade_domain':
-        return lambda document: ensure_member(document, 'MASQUERADE_DOMAIN', entry['masquerade_domain'], state)
-    return lambda document: ensure_member(document, 'EXPOSED_USER', entry['exposed_user'], state)
+    state = entry.get("state") or PRESENT
+    if kind == "feature":
+        return lambda document: ensure_feature(document, entry["feature"], entry.get("feature_args"), state)
+    if kind == "define":
+        return lambda document: ensure_define(document, entry["define"], entry.get("value"), state)
+    if kind == "undefine":
+        return lambda document: ensure_undefine(document, entry["undefine"], state)
+    if kind == "masquerade_as":
+        return lambda document: ensure_masquerade_as(document, entry["masquerade_as"], state)
+    if kind == "masquerade_domain":
+        return lambda document: ensure_member(document, "MASQUERADE_DOMAIN", entry["masquerade_domain"], state)
+    return lambda document: ensure_member(document, "EXPOSED_USER", entry["exposed_user"], state)
 
 
 def setting_label(entry: dict) -> str:
     kind = setting_kind(entry)
-    if kind == 'define' and entry.get('value') is not None:
-        return 'define %s=%s' % (entry['define'], entry['value'])
-    return '%s %s' % (kind, entry[kind])
+    if kind == "define" and entry.get("value") is not None:
+        return "define %s=%s" % (entry["define"], entry["value"])
+    return "%s %s" % (kind, entry[kind])
 
 
 @dataclass(frozen=True)
@@ -111,13 +121,13 @@ class ConfigPlan:
 
 def _port_step(kind: str, entry: dict, bindv6only: Optional[bool]) -> Step:
     """The step for one entry: by name, or (from the listening planner) by its place in the file."""
-    name = entry.get('name')
+    name = entry.get("name")
     if not name:
-        raise RefusedChange('every %s entry needs a name' % PORT_KINDS[kind])
-    state = entry.get('state') or PRESENT
+        raise RefusedChange("every %s entry needs a name" % PORT_KINDS[kind])
+    state = entry.get("state") or PRESENT
     changes = port_changes(entry)
-    position = entry.get('position')
-    identity = name if position is None else 'the entry at place %d' % position
+    position = entry.get("position")
+    identity = name if position is None else "the entry at place %d" % position
     return Step(PORT_KINDS[kind], name, identity, state, lambda document: ensure_port_entry(
         document, kind, name, state, changes, bindv6only, check_result=False, position=position), position)
 
@@ -127,7 +137,7 @@ def _refuse_duplicates(steps: list) -> None:
     for step in steps:
         key = (step.kind, step.identity)
         if key in seen:
-            raise RefusedChange('%s %s is listed twice; list each entry once' % key)
+            raise RefusedChange("%s %s is listed twice; list each entry once" % key)
         seen.add(key)
 
 
@@ -135,12 +145,12 @@ def _unlisted_port_entries(document: Document, kind: str, listed: set) -> list:
     """Removal steps for the entries of ``kind`` whose names are not listed (exclusive mode)."""
     names = []
     for entry in describe_port_entries(document, kind):
-        if entry['name'] not in listed and entry['name'] not in names:
-            names.append(entry['name'])
+        if entry["name"] not in listed and entry["name"] not in names:
+            names.append(entry["name"])
     if None in names:
-        raise RefusedChange('a %s entry without a Name cannot be told apart; give it a Name first'
+        raise RefusedChange("a %s entry without a Name cannot be told apart; give it a Name first"
                             % PORT_KINDS[kind])
-    return [_port_step(kind, {'name': name, 'state': ABSENT}, None) for name in names]
+    return [_port_step(kind, {"name": name, "state": ABSENT}, None) for name in names]
 
 
 def plan_config(document: Document, daemons: list, clients: list, settings: list,
@@ -156,18 +166,18 @@ def plan_config(document: Document, daemons: list, clients: list, settings: list
     reasons = ()
     if listen is not None:
         if daemons:
-            raise RefusedChange('give either what to listen on (listen) or the daemons, not both')
-        listen_plan = plan_listen_document(document, listen, {'bindv6only': bindv6only, 'addresses': host_addresses})
+            raise RefusedChange("give either what to listen on (listen) or the daemons, not both")
+        listen_plan = plan_listen_document(document, listen, {"bindv6only": bindv6only, "addresses": host_addresses})
         daemons, reasons = listen_plan.daemons, tuple(listen_plan.reasons)
     steps = ([_port_step(DAEMON, entry, bindv6only) for entry in daemons]
              + [_port_step(CLIENT, entry, bindv6only) for entry in clients]
-             + [Step('setting', setting_label(entry), '%s %s' % (setting_kind(entry), entry[setting_kind(entry)]),
-                     entry.get('state') or PRESENT, setting_step(entry))
+             + [Step("setting", setting_label(entry), "%s %s" % (setting_kind(entry), entry[setting_kind(entry)]),
+                     entry.get("state") or PRESENT, setting_step(entry))
                 for entry in settings])
     _refuse_duplicates(steps)
     if exclusive:
-        steps = (_unlisted_port_entries(document, DAEMON, {entry['name'] for entry in daemons})
-                 + _unlisted_port_entries(document, CLIENT, {entry['name'] for entry in clients})
+        steps = (_unlisted_port_entries(document, DAEMON, {entry["name"] for entry in daemons})
+                 + _unlisted_port_entries(document, CLIENT, {entry["name"] for entry in clients})
                  + steps)
     # Steps that address an entry by its place run first, while every place is still the file's own.
     by_place = [step for step in steps if step.position is not None]
@@ -183,14 +193,14 @@ def plan_config(document: Document, daemons: list, clients: list, settings: list
         if plan.changed:
             # An entry left as it was keeps its own spelling, which need not be the rendered one.
             expected.extend(plan.expected_cf_lines)
-            changes.append({'kind': step.kind, 'name': step.label, 'state': step.state})
+            changes.append({"kind": step.kind, "name": step.label, "state": step.state})
             current = Document.parse(plan.after, document.syntax)
 
     refuse_new_conflicts(document, current, bindv6only)
     for kind, entries in ((DAEMON, daemons), (CLIENT, clients)):
         for entry in entries:
-            if (entry.get('state') or PRESENT) == PRESENT:
-                warnings.extend(entry_warnings(current, kind, entry['name'], bindv6only))
+            if (entry.get("state") or PRESENT) == PRESENT:
+                warnings.extend(entry_warnings(current, kind, entry["name"], bindv6only))
     return ConfigPlan(
         before=document.render(),
         after=current.render(),

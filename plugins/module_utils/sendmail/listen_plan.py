@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -41,18 +40,23 @@ from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_P
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import implicit_daemons
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
-    KEY_NAMES, PortOptions, RefusedChange, Socket, bind_conflicts, daemon_socket,
+    KEY_NAMES,
+    PortOptions,
+    RefusedChange,
+    Socket,
+    bind_conflicts,
+    daemon_socket,
 )
 
-INET, INET6 = 'inet', 'inet6'
-PRESENT, COMMENTED, ABSENT, IMPLICIT = 'present', 'commented', 'absent', 'implicit'
-ALL, LOOPBACK = 'all', 'loopback'
+INET, INET6 = "inet", "inet6"
+PRESENT, COMMENTED, ABSENT, IMPLICIT = "present", "commented", "absent", "implicit"
+ALL, LOOPBACK = "all", "loopback"
 
-_IPV4_LOOPBACK = ipaddress.ip_address('127.0.0.1')
-_IPV6_LOOPBACK = ipaddress.ip_address('::1')
+_IPV4_LOOPBACK = ipaddress.ip_address("127.0.0.1")
+_IPV6_LOOPBACK = ipaddress.ip_address("::1")
 # How new entries are named, by port; other ports get "Port<number>".
-_NAME_BASES = {25: 'MTA', 587: 'MSA', 465: 'SMTPS', 24: 'LMTP'}
-_PORT_SPELLING = {25: 'smtp', 587: 'submission', 465: 'smtps'}
+_NAME_BASES = {25: "MTA", 587: "MSA", 465: "SMTPS", 24: "LMTP"}
+_PORT_SPELLING = {25: "smtp", 587: "submission", 465: "smtps"}
 
 
 class ListenPlanError(RefusedChange):
@@ -74,7 +78,7 @@ class Entry:
     state: str
     line: Optional[int] = None
     fixed: bool = False
-    why: str = ''
+    why: str = ""
 
     @property
     def name(self) -> Optional[str]:
@@ -82,16 +86,16 @@ class Entry:
 
     def where(self) -> str:
         if self.state == IMPLICIT:
-            return 'implicit, %s' % self.why
-        return '%sline %d' % ('commented, ' if self.state == COMMENTED else '', self.line)
+            return "implicit, %s" % self.why
+        return "%sline %d" % ("commented, " if self.state == COMMENTED else "", self.line)
 
 
 def entries_from_document(document: Document) -> list:
     """Every DAEMON_OPTIONS entry of a parsed .mc/.cf in file order, then the implicit daemons."""
     entries = []
-    for index, macro in document.macros('DAEMON_OPTIONS'):
+    for index, macro in document.macros("DAEMON_OPTIONS"):
         values = macro.values
-        entries.append(Entry(PortOptions.parse(values[0] if values else ''),
+        entries.append(Entry(PortOptions.parse(values[0] if values else ""),
                              COMMENTED if macro.commented else PRESENT, document.line_number(index)))
     for daemon in implicit_daemons(document):
         entries.append(Entry(daemon.options, IMPLICIT, fixed=daemon.fixed, why=daemon.why))
@@ -110,26 +114,26 @@ class Facts:
     addresses: Optional[tuple] = None
 
     @classmethod
-    def of(cls, facts) -> 'Facts':
+    def of(cls, facts) -> Facts:
         if isinstance(facts, Facts):
             return facts
         facts = dict(facts or {})
-        unknown = sorted(set(facts) - {'bindv6only', 'addresses'})
+        unknown = sorted(set(facts) - {"bindv6only", "addresses"})
         if unknown:
-            raise ListenPlanError('unknown host fact(s) %s; give bindv6only and addresses' % ', '.join(unknown))
-        bindv6only = facts.get('bindv6only', False)
+            raise ListenPlanError("unknown host fact(s) %s; give bindv6only and addresses" % ", ".join(unknown))
+        bindv6only = facts.get("bindv6only", False)
         if bindv6only is not None and not isinstance(bindv6only, bool):
-            if str(bindv6only) not in ('0', '1'):
-                raise ListenPlanError('bindv6only=%r must be true, false (or 1, 0), or null when IPv6 is off'
+            if str(bindv6only) not in ("0", "1"):
+                raise ListenPlanError("bindv6only=%r must be true, false (or 1, 0), or null when IPv6 is off"
                                       % (bindv6only,))
-            bindv6only = str(bindv6only) == '1'
-        addresses = facts.get('addresses')
+            bindv6only = str(bindv6only) == "1"
+        addresses = facts.get("addresses")
         if addresses is not None:
             parsed = []
             for text in addresses:
-                address = parse_ip(str(text).split('%', maxsplit=1)[0].split('/', maxsplit=1)[0])
+                address = parse_ip(str(text).split("%", maxsplit=1)[0].split("/", maxsplit=1)[0])
                 if address is None:
-                    raise ListenPlanError('host address %r is not an IP address' % (text,))
+                    raise ListenPlanError("host address %r is not an IP address" % (text,))
                 parsed.append(address)
             addresses = tuple(parsed)
         return cls(bindv6only, addresses)
@@ -153,8 +157,8 @@ def _parse_port(value) -> int:
     else:
         number = port_number(str(value).strip()) if str(value).strip() else None
     if not isinstance(number, int) or not 1 <= number <= 65535:
-        raise ListenPlanError('port %r is not a port: use a number from 1 to 65535 or one of %s'
-                              % (value, ', '.join(sorted(SERVICE_PORTS))))
+        raise ListenPlanError("port %r is not a port: use a number from 1 to 65535 or one of %s"
+                              % (value, ", ".join(sorted(SERVICE_PORTS))))
     return number
 
 
@@ -165,16 +169,16 @@ def _parse_address(value):
     address = parse_ip(text) if text else None
     if address is None:
         raise ListenPlanError(
-            'listen address %r is neither all, loopback, an IPv4 address nor an IPv6 address '
-            '(host names are not accepted: a name can resolve to other addresses than the ones meant)' % (value,))
+            "listen address %r is neither all, loopback, an IPv4 address nor an IPv6 address "
+            "(host names are not accepted: a name can resolve to other addresses than the ones meant)" % (value,))
     if address.version == 6 and address.ipv4_mapped is not None:
-        raise ListenPlanError('listen address %s is an IPv4-mapped IPv6 address; write the IPv4 address %s instead'
+        raise ListenPlanError("listen address %s is an IPv4-mapped IPv6 address; write the IPv4 address %s instead"
                               % (text, address.ipv4_mapped))
     if address.is_multicast:
-        raise ListenPlanError('listen address %s is a multicast address; a mail daemon cannot listen on it' % text)
+        raise ListenPlanError("listen address %s is a multicast address; a mail daemon cannot listen on it" % text)
     if address.version == 6 and address.is_link_local:
-        raise ListenPlanError('listen address %s is link-local: it needs a zone (%%eth0), which sendmail cannot '
-                              'bind to; use a global or unique local IPv6 address' % text)
+        raise ListenPlanError("listen address %s is link-local: it needs a zone (%%eth0), which sendmail cannot "
+                              "bind to; use a global or unique local IPv6 address" % text)
     return address
 
 
@@ -188,27 +192,27 @@ def parse_intent(intent) -> tuple:
     if isinstance(intent, (str, dict)):
         intent = [intent]
     if not isinstance(intent, (list, tuple)) or not intent:
-        raise ListenPlanError('what to listen on is empty; give addresses (all, loopback or IP literals) and ports')
+        raise ListenPlanError("what to listen on is empty; give addresses (all, loopback or IP literals) and ports")
     if all(isinstance(item, (str, int)) and not isinstance(item, bool) for item in intent):
-        intent = [{'addresses': list(intent)}]
+        intent = [{"addresses": list(intent)}]
     items = []
     for item in intent:
         if isinstance(item, str):
-            item = {'addresses': [item]}
+            item = {"addresses": [item]}
         if not isinstance(item, dict):
-            raise ListenPlanError('listen item %r must be an address or a dict with addresses and ports' % (item,))
-        unknown = sorted(set(item) - {'addresses', 'ports'})
+            raise ListenPlanError("listen item %r must be an address or a dict with addresses and ports" % (item,))
+        unknown = sorted(set(item) - {"addresses", "ports"})
         if unknown:
-            raise ListenPlanError('listen item %r has unknown key(s) %s; use addresses and ports'
-                                  % (item, ', '.join(unknown)))
-        addresses = item.get('addresses')
-        ports = item.get('ports', [25])
+            raise ListenPlanError("listen item %r has unknown key(s) %s; use addresses and ports"
+                                  % (item, ", ".join(unknown)))
+        addresses = item.get("addresses")
+        ports = item.get("ports", [25])
         addresses = [addresses] if isinstance(addresses, str) else list(addresses or [])
         ports = [ports] if isinstance(ports, (str, int)) else list(ports or [])
         if not addresses:
-            raise ListenPlanError('listen item %r has no addresses; use all, loopback or IP literals' % (item,))
+            raise ListenPlanError("listen item %r has no addresses; use all, loopback or IP literals" % (item,))
         if not ports:
-            raise ListenPlanError('listen item %r has no ports' % (item,))
+            raise ListenPlanError("listen item %r has no ports" % (item,))
         items.append(Listen(tuple(_parse_address(value) for value in addresses),
                             tuple(_parse_port(value) for value in ports)))
     return tuple(items)
@@ -235,21 +239,21 @@ class _Want:
 
     def host(self) -> str:
         if self.address is None:
-            return '::' if self.family == INET6 else '0.0.0.0'
+            return "::" if self.family == INET6 else "0.0.0.0"
         return str(self.address)
 
     def label(self) -> str:
-        return '%s on %s port %d' % (self.family, self.host(), self.port)
+        return "%s on %s port %d" % (self.family, self.host(), self.port)
 
 
 def _host_text(socket: Socket) -> str:
     if socket.address is None:
-        return '::' if socket.family == INET6 else '0.0.0.0'
+        return "::" if socket.family == INET6 else "0.0.0.0"
     return str(socket.address)
 
 
 def _describe(entry: Entry) -> str:
-    return '%s (%s)' % (entry.name or 'an entry without Name=', entry.where())
+    return "%s (%s)" % (entry.name or "an entry without Name=", entry.where())
 
 
 # ---------------------------------------------------------------------------
@@ -277,33 +281,33 @@ def _wanted_sockets(items: tuple, facts: Facts, reasons: list) -> dict:
                     v6.append(_IPV6_LOOPBACK)
             elif int(address) == 0:
                 if address.version == 6 and not facts.ipv6:
-                    raise ListenPlanError('IPv6 is off on this host (no net.ipv6.bindv6only), so nothing can '
-                                          'listen on :: port %d; remove it or turn IPv6 on' % port)
+                    raise ListenPlanError("IPv6 is off on this host (no net.ipv6.bindv6only), so nothing can "
+                                          "listen on :: port %d; remove it or turn IPv6 on" % port)
                 v4_all, v6_all = v4_all or address.version == 4, v6_all or address.version == 6
             else:
                 _check_host_has(address, facts, port)
                 (v4 if address.version == 4 else v6).append(address)
         if ALL in addresses and not facts.ipv6:
-            reasons.append('port %d: IPv6 is off on this host (no net.ipv6.bindv6only), so all addresses means '
-                           'all IPv4 addresses' % port)
+            reasons.append("port %d: IPv6 is off on this host (no net.ipv6.bindv6only), so all addresses means "
+                           "all IPv4 addresses" % port)
         if LOOPBACK in addresses and not facts.ipv6:
-            reasons.append('port %d: IPv6 is off on this host, so loopback means 127.0.0.1 only' % port)
-        for every, specific, family in ((v4_all, v4, 'IPv4'), (v6_all, v6, 'IPv6')):
+            reasons.append("port %d: IPv6 is off on this host, so loopback means 127.0.0.1 only" % port)
+        for every, specific, family in ((v4_all, v4, "IPv4"), (v6_all, v6, "IPv6")):
             if every and specific:
-                reasons.append('port %d: every %s address is wanted, so %s need no daemon of their own'
-                               % (port, family, ', '.join(sorted(set(str(address) for address in specific)))))
+                reasons.append("port %d: every %s address is wanted, so %s need no daemon of their own"
+                               % (port, family, ", ".join(sorted(set(str(address) for address in specific)))))
                 specific.clear()
         v4 = sorted(set(v4))
         v6 = sorted(set(v6))
         sockets = []
         if v6_all and not facts.bindv6only:
             if not v4_all:
-                asked = ', '.join(str(address) for address in v4) or 'no IPv4 address'
+                asked = ", ".join(str(address) for address in v4) or "no IPv4 address"
                 raise ListenPlanError(
-                    'port %d: :: (every IPv6 address) with %s can only be bound with net.ipv6.bindv6only=1: '
-                    'with bindv6only=0 an inet6 daemon on :: also takes every IPv4 address (sendmail never '
-                    'sets IPV6_V6ONLY). Set the sysctl net.ipv6.bindv6only=1, or ask for all (both '
-                    'families), or list the IPv6 addresses instead of ::' % (port, asked))
+                    "port %d: :: (every IPv6 address) with %s can only be bound with net.ipv6.bindv6only=1: "
+                    "with bindv6only=0 an inet6 daemon on :: also takes every IPv4 address (sendmail never "
+                    "sets IPV6_V6ONLY). Set the sysctl net.ipv6.bindv6only=1, or ask for all (both "
+                    "families), or list the IPv6 addresses instead of ::" % (port, asked))
             sockets.append(_Want(INET6, None, port))
             reasons.append('port %d: every address of both families with net.ipv6.bindv6only=0 -> one inet6 '
                            'daemon on ::, which serves IPv4 too (an IPv4 daemon next to it could not bind: '
@@ -314,26 +318,26 @@ def _wanted_sockets(items: tuple, facts: Facts, reasons: list) -> dict:
             sockets.extend(_Want(INET, address, port) for address in v4)
             if v6_all:
                 sockets.append(_Want(INET6, None, port))
-                reasons.append('port %d: every address of both families with net.ipv6.bindv6only=1 -> one '
-                               'daemon per family on 0.0.0.0 and ::' % port)
+                reasons.append("port %d: every address of both families with net.ipv6.bindv6only=1 -> one "
+                               "daemon per family on 0.0.0.0 and ::" % port)
             sockets.extend(_Want(INET6, address, port) for address in v6)
             if v4 and v6 or len(v4) + len(v6) > 1:
-                reasons.append('port %d: one daemon per listed address (%s)'
-                               % (port, ', '.join(str(address) for address in v4 + v6)))
+                reasons.append("port %d: one daemon per listed address (%s)"
+                               % (port, ", ".join(str(address) for address in v4 + v6)))
         wanted[port] = sockets
     return wanted
 
 
 def _check_host_has(address, facts: Facts, port: int) -> None:
     if address.version == 6 and not facts.ipv6:
-        raise ListenPlanError('IPv6 is off on this host (no net.ipv6.bindv6only), so nothing can listen on %s '
-                              'port %d; remove it or turn IPv6 on' % (address, port))
+        raise ListenPlanError("IPv6 is off on this host (no net.ipv6.bindv6only), so nothing can listen on %s "
+                              "port %d; remove it or turn IPv6 on" % (address, port))
     if facts.addresses is None or address.is_loopback:
         return
     if address not in facts.addresses:
         raise ListenPlanError('%s is not an address of this host, so sendmail could not bind it ("Cannot assign '
                               'requested address"); the host has %s'
-                              % (address, ', '.join(str(item) for item in facts.addresses) or 'no addresses'))
+                              % (address, ", ".join(str(item) for item in facts.addresses) or "no addresses"))
 
 
 def _socket(entry: Entry, position: int) -> Optional[Socket]:
@@ -341,7 +345,7 @@ def _socket(entry: Entry, position: int) -> Optional[Socket]:
 
 
 def _port_of(entry: Entry):
-    return port_number(entry.options.get('P'))
+    return port_number(entry.options.get("P"))
 
 
 def _serves(socket, want: _Want) -> bool:
@@ -355,38 +359,38 @@ def _rebind(options: PortOptions, want: _Want, explicit: bool = False) -> PortOp
     Keys that already mean the wanted value keep their spelling; ``explicit`` spells out family,
     address and port even where sendmail's defaults would give the same.
     """
-    family = options.get('F')
+    family = options.get("F")
     if (family or INET).lower() != want.family or (explicit and family is None):
-        options = options.with_value('F', want.family)
-    address = options.get('A')
+        options = options.with_value("F", want.family)
+    address = options.get("A")
     current = parse_ip(address) if address else None
     if address is None:
         if want.address is not None or explicit:
-            options = options.with_value('A', want.host())
+            options = options.with_value("A", want.host())
     elif current is None or current != (want.address if want.address is not None else current) \
             or (want.address is None and int(current) != 0):
-        options = options.with_value('A', want.host())
-    port = options.get('P')
+        options = options.with_value("A", want.host())
+    port = options.get("P")
     if port_number(port) != want.port or (explicit and port is None):
-        options = options.with_value('P', _PORT_SPELLING.get(want.port, str(want.port)))
+        options = options.with_value("P", _PORT_SPELLING.get(want.port, str(want.port)))
     return options
 
 
 def _as_daemon(name: str, state: str, options: Optional[PortOptions], position: Optional[int] = None) -> dict:
     """A daemon in sendmail_daemon's vocabulary; ``position``: the place of the file's entry it
     changes, for an entry whose Name another active entry shares."""
-    daemon = {'name': name, 'state': state, 'family': None, 'addr': None, 'port': None,
-              'modifiers': None, 'options': {}}
+    daemon = {"name": name, "state": state, "family": None, "addr": None, "port": None,
+              "modifiers": None, "options": {}}
     if position is not None:
-        daemon['position'] = position
+        daemon["position"] = position
     if options is not None:
         values = options.effective()
         daemon.update(
-            family=values.get('F'),
-            addr=values.get('A'),
-            port=values.get('P'),
-            modifiers=values.get('M'),
-            options={KEY_NAMES[letter]: value for letter, value in values.items() if letter not in 'NFAPM'},
+            family=values.get("F"),
+            addr=values.get("A"),
+            port=values.get("P"),
+            modifiers=values.get("M"),
+            options={KEY_NAMES[letter]: value for letter, value in values.items() if letter not in "NFAPM"},
         )
     return daemon
 
@@ -399,18 +403,18 @@ def _place_if_ambiguous(entries: list, position: int) -> Optional[int]:
 
 
 def _new_name(port: int, family: str, taken: set) -> str:
-    base = '%s-%s' % (_NAME_BASES.get(port, 'Port%d' % port), 'v6' if family == INET6 else 'v4')
+    base = "%s-%s" % (_NAME_BASES.get(port, "Port%d" % port), "v6" if family == INET6 else "v4")
     name, number = base, 2
     while name.lower() in taken:
-        name, number = '%s-%d' % (base, number), number + 1
+        name, number = "%s-%d" % (base, number), number + 1
     taken.add(name.lower())
     return name
 
 
 def _needs_name(entry: Entry, action: str) -> None:
     if not entry.name:
-        raise ListenPlanError('the DAEMON_OPTIONS entry on line %s (%s) has no Name=, so it cannot be %s; '
-                              'give it a Name= first' % (entry.line, entry.options.render(), action))
+        raise ListenPlanError("the DAEMON_OPTIONS entry on line %s (%s) has no Name=, so it cannot be %s; "
+                              "give it a Name= first" % (entry.line, entry.options.render(), action))
 
 
 def _refuse_broken(entries: list, ports: set, facts: Facts) -> None:
@@ -425,28 +429,28 @@ def _refuse_broken(entries: list, ports: set, facts: Facts) -> None:
             continue
         sockets[position] = socket
         if socket.family == INET6 and not facts.ipv6:
-            _refuse_left_alone(entry, socket, 'IPv6 is off on this host, so this inet6 daemon cannot bind '
-                                              '(and sendmail exits when a socket stays wedged)')
+            _refuse_left_alone(entry, socket, "IPv6 is off on this host, so this inet6 daemon cannot bind "
+                                              "(and sendmail exits when a socket stays wedged)")
         if socket.address is not None and facts.addresses is not None and not socket.address.is_loopback:
             if socket.address.version == 4 and socket.family == INET6:
                 continue
             if socket.address not in facts.addresses:
-                _refuse_left_alone(entry, socket, 'the host has no address %s (it has %s)' % (
-                    socket.address, ', '.join(str(item) for item in facts.addresses)))
+                _refuse_left_alone(entry, socket, "the host has no address %s (it has %s)" % (
+                    socket.address, ", ".join(str(item) for item in facts.addresses)))
     options = [entry.options for position, entry in left]
     for first, second in bind_conflicts(options, bindv6only):
         raise ListenPlanError(
-            'the file already has daemons that cannot all bind: %s and %s want the same socket under '
-            'net.ipv6.bindv6only=%d. What to listen on does not mention port %s, so the plan would leave them '
-            'as they are; add port %s to what to listen on to have them replaced, or fix the entries first'
+            "the file already has daemons that cannot all bind: %s and %s want the same socket under "
+            "net.ipv6.bindv6only=%d. What to listen on does not mention port %s, so the plan would leave them "
+            "as they are; add port %s to what to listen on to have them replaced, or fix the entries first"
             % (first.label, second.label, int(bindv6only), first.port, first.port))
 
 
 def _refuse_left_alone(entry: Entry, socket: Socket, why: str) -> None:
     raise ListenPlanError(
-        'the file already has a daemon that cannot bind: %s, %s: %s. What to listen on does not mention port %s, '
-        'so the plan would leave it as it is; add port %s to what to listen on to have it replaced, or fix the '
-        'entry first' % (socket.label, entry.where(), why, socket.port, socket.port))
+        "the file already has a daemon that cannot bind: %s, %s: %s. What to listen on does not mention port %s, "
+        "so the plan would leave it as it is; add port %s to what to listen on to have it replaced, or fix the "
+        "entry first" % (socket.label, entry.where(), why, socket.port, socket.port))
 
 
 def plan_listen(entries: list, intent, facts) -> ListenPlan:
@@ -480,9 +484,9 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
         for position, entry in on_port:
             if entry.state != COMMENTED and entry.options.family in (INET, INET6) and _socket(entry, position) is None:
                 raise ListenPlanError(
-                    '%s binds %s on port %d, which is not an IP address, so the plan cannot know what it '
-                    'listens on; write the address as a literal first'
-                    % (_describe(entry), entry.options.get('A'), port))
+                    "%s binds %s on port %d, which is not an IP address, so the plan cannot know what it "
+                    "listens on; write the address as a literal first"
+                    % (_describe(entry), entry.options.get("A"), port))
         live = [(position, entry) for position, entry in on_port
                 if entry.state in (PRESENT, IMPLICIT) and entry.options.family in (INET, INET6)]
         used = set()
@@ -497,16 +501,16 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
             entry = entries[match]
             used.add(match)
             if entry.fixed:
-                reasons.append('%s already listens on %s: nothing to change' % (_describe(entry), want.label()))
+                reasons.append("%s already listens on %s: nothing to change" % (_describe(entry), want.label()))
                 final[match] = entry.options
                 continue
             options = _rebind(entry.options, want, explicit=True) if entry.state == IMPLICIT else entry.options
-            _needs_name(entry, 'kept')
+            _needs_name(entry, "kept")
             decisions[match] = (PRESENT, options, (
-                '%s already listens on %s: kept%s' % (
+                "%s already listens on %s: kept%s" % (
                     _describe(entry), want.label(),
-                    ', written out as an explicit entry so that a new entry cannot silently replace it'
-                    if entry.state == IMPLICIT else '')))
+                    ", written out as an explicit entry so that a new entry cannot silently replace it"
+                    if entry.state == IMPLICIT else "")))
             final[match] = options
         wants, open_wants = open_wants, []
         # 2. an active entry of the same family is rebound, 3. then an implicit daemon of any family
@@ -521,11 +525,11 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
                 continue
             entry = entries[match]
             used.add(match)
-            _needs_name(entry, 'rebound')
+            _needs_name(entry, "rebound")
             options = _rebind(entry.options, want, explicit=entry.state == IMPLICIT)
             kept = _kept_keys(entry.options)
-            decisions[match] = (PRESENT, options, '%s is rebound to %s%s' % (
-                _describe(entry), want.label(), (': it keeps %s' % kept) if kept else ''))
+            decisions[match] = (PRESENT, options, "%s is rebound to %s%s" % (
+                _describe(entry), want.label(), (": it keeps %s" % kept) if kept else ""))
             final[match] = options
         wants, open_wants = open_wants, []
         # 4. a commented example of the same family on the port is uncommented
@@ -543,8 +547,8 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
             position, entry = chosen
             used.add(position)
             options = _rebind(entry.options, want)
-            decisions[position] = (PRESENT, options, '%s is uncommented for %s%s' % (
-                _describe(entry), want.label(), '' if exact else ' (its address changed)'))
+            decisions[position] = (PRESENT, options, "%s is uncommented for %s%s" % (
+                _describe(entry), want.label(), "" if exact else " (its address changed)"))
             final[position] = options
         # 5. new entries, with the modifiers and options of the port's existing daemon
         donors = [entry for position, entry in live if position not in used and not entry.fixed]
@@ -552,34 +556,34 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
         donor = donors[0] if donors else None
         for want in open_wants:
             name = _new_name(port, want.family, taken_names)
-            options = PortOptions(()).with_value('N', name)
-            inherited = ''
+            options = PortOptions(()).with_value("N", name)
+            inherited = ""
             if donor is not None:
                 for letter, value in donor.options.effective().items():
-                    if letter not in 'NFAP':
+                    if letter not in "NFAP":
                         options = options.with_value(letter, value)
                 inherited = _kept_keys(donor.options)
             options = _rebind(options, want, explicit=True)
-            new_entries.append((PRESENT, options, 'new daemon %s for %s%s' % (
-                name, want.label(), (', with %s from %s' % (inherited, donor.name)) if inherited else '')))
-            final[('new', len(new_entries))] = options
+            new_entries.append((PRESENT, options, "new daemon %s for %s%s" % (
+                name, want.label(), (", with %s from %s" % (inherited, donor.name)) if inherited else "")))
+            final[("new", len(new_entries))] = options
         # 6. what is left on the port stops listening
         for position, entry in live:
             if position in used:
                 continue
             if entry.fixed:
                 raise ListenPlanError(
-                    '%s listens on %s; DAEMON_OPTIONS cannot remove it. Add FEATURE(`no_default_msa\') '
-                    '(dualstack.mta.sendmail_mc feature=no_default_msa) and plan again'
+                    "%s listens on %s; DAEMON_OPTIONS cannot remove it. Add FEATURE(`no_default_msa') "
+                    "(dualstack.mta.sendmail_mc feature=no_default_msa) and plan again"
                     % (_describe(entry), _socket(entry, position).label))
             socket = _socket(entry, position)
             if entry.state == IMPLICIT:
-                decisions[position] = (ABSENT, None, '%s listened on %s, which is not wanted: dropped' % (
-                    _describe(entry), _host_text(socket) + ' port %d' % port))
+                decisions[position] = (ABSENT, None, "%s listened on %s, which is not wanted: dropped" % (
+                    _describe(entry), _host_text(socket) + " port %d" % port))
             else:
-                _needs_name(entry, 'commented out')
-                decisions[position] = (COMMENTED, entry.options, '%s listens on %s %s port %d, which is not '
-                                       'wanted: commented out' % (_describe(entry), socket.family,
+                _needs_name(entry, "commented out")
+                decisions[position] = (COMMENTED, entry.options, "%s listens on %s %s port %d, which is not "
+                                       "wanted: commented out" % (_describe(entry), socket.family,
                                                                   _host_text(socket), port))
 
     # Implicit daemons on other ports end as soon as the file gets an active entry: write them out.
@@ -587,17 +591,17 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
         for position, entry in enumerate(entries):
             if entry.state == IMPLICIT and not entry.fixed and position not in decisions:
                 options = entry.options
-                options = options if options.get('F') else options.with_value('F', INET)
-                options = options if options.get('P') else options.with_value('P', 'smtp')
-                decisions[position] = (PRESENT, options, '%s is written out as an explicit entry: the first '
-                                       'DAEMON_OPTIONS would otherwise replace it' % _describe(entry))
+                options = options if options.get("F") else options.with_value("F", INET)
+                options = options if options.get("P") else options.with_value("P", "smtp")
+                decisions[position] = (PRESENT, options, "%s is written out as an explicit entry: the first "
+                                       "DAEMON_OPTIONS would otherwise replace it" % _describe(entry))
     for position, entry in enumerate(entries):
         if entry.state in (PRESENT, IMPLICIT) and _port_of(entry) not in ports and position not in final:
             final[position] = decisions[position][1] if position in decisions else entry.options
     for port in sorted({_port_of(entry) for entry in entries if entry.state == PRESENT} - ports, key=str):
-        names = [entry.name or '?' for entry in entries if entry.state == PRESENT and _port_of(entry) == port]
-        reasons.append('port %s is not in what to listen on: %s left as %s' % (
-            port, ', '.join(names), 'it is' if len(names) == 1 else 'they are'))
+        names = [entry.name or "?" for entry in entries if entry.state == PRESENT and _port_of(entry) == port]
+        reasons.append("port %s is not in what to listen on: %s left as %s" % (
+            port, ", ".join(names), "it is" if len(names) == 1 else "they are"))
 
     daemons = [_as_daemon(entries[position].name, state, options, _place_if_ambiguous(entries, position))
                for position, (state, options, _reason) in sorted(decisions.items()) if state == PRESENT]
@@ -612,22 +616,22 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
     keeps_active = any(state == PRESENT for state, _options, _reason in list(decisions.values()) + new_entries) or any(
         entry.state == PRESENT and position not in decisions for position, entry in enumerate(entries))
     if had_active and not keeps_active and 25 not in ports:
-        raise ListenPlanError('the plan would leave no active DAEMON_OPTIONS entry, so sendmail would fall back to '
-                              'its implicit daemon on every IPv4 address, port 25; add port 25 (smtp) to what to '
-                              'listen on, or keep a daemon with sendmail_daemons')
+        raise ListenPlanError("the plan would leave no active DAEMON_OPTIONS entry, so sendmail would fall back to "
+                              "its implicit daemon on every IPv4 address, port 25; add port 25 (smtp) to what to "
+                              "listen on, or keep a daemon with sendmail_daemons")
 
     final_options = list(final.values())
     sockets = _final_sockets(final_options, facts)
     conflicts = bind_conflicts(final_options, True if facts.bindv6only is None else facts.bindv6only)
     if conflicts:  # a planner bug, never a user error: refuse rather than write it
-        raise ListenPlanError('the plan would not bind: %s and %s' % (conflicts[0][0].label, conflicts[0][1].label))
+        raise ListenPlanError("the plan would not bind: %s and %s" % (conflicts[0][0].label, conflicts[0][1].label))
     return ListenPlan(daemons, reasons, sockets)
 
 
 def _kept_keys(options: PortOptions) -> str:
     values = options.effective()
-    kept = ['%s=%s' % (KEY_NAMES[letter], value) for letter, value in values.items() if letter not in 'NFAP']
-    return ', '.join(kept)
+    kept = ["%s=%s" % (KEY_NAMES[letter], value) for letter, value in values.items() if letter not in "NFAP"]
+    return ", ".join(kept)
 
 
 def _final_sockets(daemons: list, facts: Facts) -> list:
@@ -640,9 +644,9 @@ def _final_sockets(daemons: list, facts: Facts) -> list:
         if socket.family == INET6 and facts.bindv6only is False and socket.address is None:
             serves = [INET, INET6]
         host = _host_text(socket)
-        result.append({'name': socket.name, 'family': socket.family, 'address': host, 'port': socket.port,
-                       'serves': serves, 'key': '%s %s' % (host, socket.port)})
-    return sorted(result, key=lambda item: (str(item['port']), item['family'], item['address']))
+        result.append({"name": socket.name, "family": socket.family, "address": host, "port": socket.port,
+                       "serves": serves, "key": "%s %s" % (host, socket.port)})
+    return sorted(result, key=lambda item: (str(item["port"]), item["family"], item["address"]))
 
 
 def plan_listen_document(document: Document, intent, facts) -> ListenPlan:
@@ -650,5 +654,5 @@ def plan_listen_document(document: Document, intent, facts) -> ListenPlan:
     return plan_listen(entries_from_document(document), intent, facts)
 
 
-__all__ = ['Entry', 'Facts', 'Listen', 'ListenPlan', 'ListenPlanError', 'entries_from_document',
-           'parse_intent', 'plan_listen', 'plan_listen_document']
+__all__ = ["Entry", "Facts", "Listen", "ListenPlan", "ListenPlanError", "entries_from_document",
+           "parse_intent", "plan_listen", "plan_listen_document"]

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -17,16 +16,33 @@ import re
 from dataclasses import dataclass, field
 from typing import Optional
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import (
-    CF, CF_OPTION_NAMES, MC, Document, Text, insertion_index, render_macro, restyle,
-)
 from ansible_collections.dualstack.mta.plugins.module_utils.net import HOST_NAME, parse_ip
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import (
+    CF,
+    CF_OPTION_NAMES,
+    MC,
+    Document,
+    Text,
+    insertion_index,
+    render_macro,
+    restyle,
+)
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
-    CLIENT_DEFAULTS, CLIENT_MODIFIERS, DAEMON_DEFAULTS, DAEMON_MODIFIERS, PortOptions, RefusedChange,
-    bind_conflicts, both_families_served, check_family, check_value, conflict_message, daemon_socket,
+    CLIENT_DEFAULTS,
+    CLIENT_MODIFIERS,
+    DAEMON_DEFAULTS,
+    DAEMON_MODIFIERS,
+    PortOptions,
+    RefusedChange,
+    bind_conflicts,
+    both_families_served,
+    check_family,
+    check_value,
+    conflict_message,
+    daemon_socket,
 )
 
-PRESENT, ABSENT, COMMENTED = 'present', 'absent', 'commented'
+PRESENT, ABSENT, COMMENTED = "present", "absent", "commented"
 
 
 @dataclass(frozen=True)
@@ -71,15 +87,15 @@ def _port_entries(document: Document, kind: str) -> list:
     for index, macro in document.macros(kind):
         values = macro.values
         # m4 hands only the first argument to sendmail; later ones are dropped.
-        entries.append((index, macro, PortOptions.parse(values[0] if values else '')))
+        entries.append((index, macro, PortOptions.parse(values[0] if values else "")))
     return entries
 
 
 def _describe_port_entry(document: Document, index: int, macro, options: PortOptions) -> dict:
     described = options.describe()
-    described['state'] = _state_of(macro)
-    described['line'] = document.line_number(index)
-    described['text'] = macro.raw.rstrip('\n')
+    described["state"] = _state_of(macro)
+    described["line"] = document.line_number(index)
+    described["text"] = macro.raw.rstrip("\n")
     return described
 
 
@@ -89,7 +105,7 @@ def describe_port_entries(document: Document, kind: str) -> list:
 
 
 def _active_daemons(document: Document) -> list:
-    return [entry[2] for entry in _port_entries(document, 'DAEMON_OPTIONS') if not entry[1].commented]
+    return [entry[2] for entry in _port_entries(document, "DAEMON_OPTIONS") if not entry[1].commented]
 
 
 # ---------------------------------------------------------------------------
@@ -127,27 +143,27 @@ def implicit_daemons(document: Document) -> list:
     none_active = not _active_daemons(document)
     if document.syntax == CF:
         if none_active:
-            return [ImplicitDaemon(PortOptions.parse('Name=MTA, Family=inet, Port=smtp'),
-                                   'sendmail.cf has no active DaemonPortOptions line, so sendmail listens '
-                                   'on its built-in default')]
+            return [ImplicitDaemon(PortOptions.parse("Name=MTA, Family=inet, Port=smtp"),
+                                   "sendmail.cf has no active DaemonPortOptions line, so sendmail listens "
+                                   "on its built-in default")]
         return []
-    msp = _active_macro(document, 'FEATURE', 'msp')
+    msp = _active_macro(document, "FEATURE", "msp")
     implicit = []
     if none_active:
         if msp:
-            pairs = [('Name=NoMTA, Addr=127.0.0.1, M=E', "FEATURE(`msp')")]
-        elif _active_macro(document, 'define', '_NETINET6_') or any(
+            pairs = [("Name=NoMTA, Addr=127.0.0.1, M=E", "FEATURE(`msp')")]
+        elif _active_macro(document, "define", "_NETINET6_") or any(
                 _IPV6_OSTYPE.match(element.raw) for element in document.elements if isinstance(element, Text)):
-            pairs = [('Name=MTA-v4, Family=inet', '_NETINET6_'), ('Name=MTA-v6, Family=inet6', '_NETINET6_')]
+            pairs = [("Name=MTA-v4, Family=inet", "_NETINET6_"), ("Name=MTA-v6, Family=inet6", "_NETINET6_")]
         else:
-            pairs = [('Name=MTA', 'cf.m4')]
+            pairs = [("Name=MTA", "cf.m4")]
         for text, source in pairs:
             implicit.append(ImplicitDaemon(
                 PortOptions.parse(text),
-                'the file has no active DAEMON_OPTIONS, so %s gives sendmail this default daemon' % source))
-    if not msp and not _active_macro(document, 'FEATURE', 'no_default_msa'):
+                "the file has no active DAEMON_OPTIONS, so %s gives sendmail this default daemon" % source))
+    if not msp and not _active_macro(document, "FEATURE", "no_default_msa"):
         implicit.append(ImplicitDaemon(
-            PortOptions.parse('Port=587, Name=MSA, M=E'),
+            PortOptions.parse("Port=587, Name=MSA, M=E"),
             "the file has no FEATURE(`no_default_msa'), so cf.m4 adds this message submission daemon "
             "whatever DAEMON_OPTIONS say", fixed=True))
     return implicit
@@ -161,10 +177,10 @@ def effective_daemons(document: Document) -> list:
 def _written_out(daemon: ImplicitDaemon) -> PortOptions:
     """An implicit daemon as an explicit entry: the same meaning, with family and port spelt out."""
     options = daemon.options
-    if options.get('F') is None:
-        options = options.with_value('F', 'inet')
-    if options.get('P') is None:
-        options = options.with_value('P', 'smtp')
+    if options.get("F") is None:
+        options = options.with_value("F", "inet")
+    if options.get("P") is None:
+        options = options.with_value("P", "smtp")
     return options
 
 
@@ -173,7 +189,7 @@ def _listening_summary(daemons: list) -> str:
     for position, options in enumerate(daemons):
         socket = daemon_socket(options, position)
         labels.append(socket.label if socket is not None else options.render())
-    return ', '.join(labels)
+    return ", ".join(labels)
 
 
 def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
@@ -198,18 +214,18 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
     then starts from its options: the user takes it over) and those named in ``replaces``
     (the user asked to drop them).
     """
-    modifiers = DAEMON_MODIFIERS if kind == 'DAEMON_OPTIONS' else CLIENT_MODIFIERS
-    defaults = DAEMON_DEFAULTS if kind == 'DAEMON_OPTIONS' else CLIENT_DEFAULTS
-    check_value('N', name)
+    modifiers = DAEMON_MODIFIERS if kind == "DAEMON_OPTIONS" else CLIENT_MODIFIERS
+    defaults = DAEMON_DEFAULTS if kind == "DAEMON_OPTIONS" else CLIENT_DEFAULTS
+    check_value("N", name)
     if not name:
-        raise RefusedChange('name must not be empty')
+        raise RefusedChange("name must not be empty")
     for letter, value in changes.items():
         check_value(letter, value, modifiers)
 
     before = document.render()
     original = document
     implicit = {}
-    if kind == 'DAEMON_OPTIONS':
+    if kind == "DAEMON_OPTIONS":
         implicit = {daemon.options.name: daemon for daemon in implicit_daemons(document) if not daemon.fixed}
     if state != ABSENT and replaces:
         document = _remove(document, [entry[0] for entry in _port_entries(document, kind)
@@ -225,9 +241,9 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
         result = _remove(document, [entry[0] for entry in entries])
     else:
         if len(active) > 1:
-            lines = ', '.join(str(document.line_number(index)) for index in (entry[0] for entry in active))
-            raise RefusedChange('%d active %s entries are named %s (lines %s); remove the extra ones '
-                                'or give them distinct names first' % (len(active), kind, name, lines))
+            lines = ", ".join(str(document.line_number(index)) for index in (entry[0] for entry in active))
+            raise RefusedChange("%d active %s entries are named %s (lines %s); remove the extra ones "
+                                "or give them distinct names first" % (len(active), kind, name, lines))
         commented = state == COMMENTED
         target = active[0] if active else (entries[0] if entries else None)
         if target is not None:
@@ -238,7 +254,7 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
             else:
                 result = document.replace_at(index, restyle(macro, (new_options.render(),), commented))
         else:
-            new_options = PortOptions(()).with_value('N', name)
+            new_options = PortOptions(()).with_value("N", name)
             if name in implicit:
                 new_options = _written_out(implicit[name])
             for letter in sorted(changes, key=_preferred_position):
@@ -249,7 +265,7 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
 
     warnings = []
     written_out = ()
-    if kind == 'DAEMON_OPTIONS':
+    if kind == "DAEMON_OPTIONS":
         result, written_out = _keep_implicit_daemons(result, implicit, name, state, replaces)
         if check_result:
             warnings.extend(_fallback_warnings(original, result, implicit, name, state))
@@ -265,9 +281,9 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
         if mine and (entry is None or not macro.commented):
             entry = _describe_port_entry(result, index, macro, options)
             if result.syntax == MC and not macro.commented:
-                expected = ('O %s=%s' % (CF_OPTION_NAMES[kind], options.render()),)
+                expected = ("O %s=%s" % (CF_OPTION_NAMES[kind], options.render()),)
     if result.syntax == MC:
-        expected += tuple('O %s=%s' % (CF_OPTION_NAMES[kind], options.render()) for options in written_out)
+        expected += tuple("O %s=%s" % (CF_OPTION_NAMES[kind], options.render()) for options in written_out)
     return Plan(before, result.render(), entry, describe_port_entries(result, kind), expected, tuple(warnings))
 
 
@@ -282,8 +298,8 @@ def _keep_implicit_daemons(document: Document, implicit: dict, name: str, state:
         if daemon_name == name or daemon_name in replaces:
             continue
         options = _written_out(daemon)
-        element = render_macro('DAEMON_OPTIONS', (options.render(),), False, document.syntax)
-        document = document.insert_at(insertion_index(document, 'DAEMON_OPTIONS'), element)
+        element = render_macro("DAEMON_OPTIONS", (options.render(),), False, document.syntax)
+        document = document.insert_at(insertion_index(document, "DAEMON_OPTIONS"), element)
         written.append(options)
     return document, tuple(written)
 
@@ -294,18 +310,18 @@ def _fallback_warnings(original: Document, result: Document, implicit: dict, nam
         return []
     fallback = [daemon.options for daemon in implicit_daemons(result) if not daemon.fixed]
     if _active_daemons(original):
-        return ['%s leaves no active DAEMON_OPTIONS, so sendmail falls back to its default daemon: %s. '
-                'Keep an entry with the sockets you want instead.'
+        return ["%s leaves no active DAEMON_OPTIONS, so sendmail falls back to its default daemon: %s. "
+                "Keep an entry with the sockets you want instead."
                 % (name, _listening_summary(fallback))]
     if state == ABSENT and name in implicit:
-        return ['%s is the daemon sendmail runs because the file has no active DAEMON_OPTIONS (%s); '
-                'it keeps listening until an entry with the sockets you want replaces it.'
+        return ["%s is the daemon sendmail runs because the file has no active DAEMON_OPTIONS (%s); "
+                "it keeps listening until an entry with the sockets you want replaces it."
                 % (name, _listening_summary(fallback))]
     return []
 
 
 def _preferred_position(letter: str) -> int:
-    order = 'NFAPM'
+    order = "NFAPM"
     return order.index(letter) if letter in order else len(order)
 
 
@@ -331,19 +347,19 @@ def _daemon_warnings(document: Document, name: str, state: str, options, bindv6o
     daemons = _active_daemons(document)
     both = both_families_served(daemons, bool(bindv6only))
     for daemon in daemons:
-        if both and 'b' in (daemon.get('M') or ''):
+        if both and "b" in (daemon.get("M") or ""):
             warnings.append(
-                'daemon %s has the b modifier (send from the address the mail came in on) while both '
-                'IPv4 and IPv6 are served: mail received over one family that must leave over the '
-                'other will fail. Remove b or use CLIENT_OPTIONS per family instead.' % daemon.name)
-    addr = options.get('A') if options is not None else None
-    if options is not None and options.family == 'inet6' and addr and parse_ip(addr) is None:
+                "daemon %s has the b modifier (send from the address the mail came in on) while both "
+                "IPv4 and IPv6 are served: mail received over one family that must leave over the "
+                "other will fail. Remove b or use CLIENT_OPTIONS per family instead." % daemon.name)
+    addr = options.get("A") if options is not None else None
+    if options is not None and options.family == "inet6" and addr and parse_ip(addr) is None:
         warnings.append(
-            'daemon %s listens on inet6 at host name %s: a name can resolve to an unexpected address '
-            '(or an IPv4-mapped one) and make the bind fail; use the literal IPv6 address instead.'
+            "daemon %s listens on inet6 at host name %s: a name can resolve to an unexpected address "
+            "(or an IPv4-mapped one) and make the bind fail; use the literal IPv6 address instead."
             % (name, addr))
-    if bindv6only is None and options is not None and options.family == 'inet6':
-        warnings.append('IPv6 looks disabled on this host (no net.ipv6.bindv6only): daemon %s cannot listen.' % name)
+    if bindv6only is None and options is not None and options.family == "inet6":
+        warnings.append("IPv6 looks disabled on this host (no net.ipv6.bindv6only): daemon %s cannot listen." % name)
     return warnings
 
 
@@ -352,18 +368,18 @@ def entry_warnings(document: Document, kind: str, name: str, bindv6only: Optiona
     active = [entry[2] for entry in _port_entries(document, kind) if not entry[1].commented and entry[2].name == name]
     if not active:
         return []
-    if kind == 'DAEMON_OPTIONS':
+    if kind == "DAEMON_OPTIONS":
         return _daemon_warnings(document, name, PRESENT, active[-1], bindv6only)
     return _client_warnings(document, name, active[-1])
 
 
 def _client_warnings(document: Document, name: str, options) -> list:
     warnings = []
-    for entry in _port_entries(document, 'CLIENT_OPTIONS'):
+    for entry in _port_entries(document, "CLIENT_OPTIONS"):
         macro, other = entry[1], entry[2]
         if not macro.commented and other.name != name and other.family == options.family:
             warnings.append(
-                'CLIENT_OPTIONS %s and %s both set Family=%s; sendmail keeps only the last one per family.'
+                "CLIENT_OPTIONS %s and %s both set Family=%s; sendmail keeps only the last one per family."
                 % (other.name, name, options.family))
     return warnings
 
@@ -371,45 +387,45 @@ def _client_warnings(document: Document, name: str, options) -> list:
 # ---------------------------------------------------------------------------
 # FEATURE, define, undefine, MASQUERADE_AS, MASQUERADE_DOMAIN, EXPOSED_USER
 
-_FEATURE_NAME = re.compile(r'[a-z][a-z0-9_]{0,63}')
-_FEATURE_ARGUMENT = re.compile(r'(?:[A-Za-z0-9_./:@+=<>%!~{}|-]+(?: [A-Za-z0-9_./:@+=<>%!~{}|-]+)*)?')
+_FEATURE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
+_FEATURE_ARGUMENT = re.compile(r"(?:[A-Za-z0-9_./:@+=<>%!~{}|-]+(?: [A-Za-z0-9_./:@+=<>%!~{}|-]+)*)?")
 _DEFINE_NAME = re.compile(
-    r'conf[A-Z0-9_]+|SMART_HOST|MAIL_HUB|LOCAL_RELAY|LUSER_RELAY|RELAY_MAILER'
-    r'|(?:LOCAL|SMTP|ESMTP|SMTP8|DSMTP|RELAY|PROCMAIL)_MAILER_(?:PATH|FLAGS|ARGS|MAX|QGRP|CHARSET)'
-    r'|ALIAS_FILE|HELP_FILE|QUEUE_DIR|STATUS_FILE')
-_DEFINE_VALUE = re.compile(r'(?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+'
-                           r'(?: (?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+)*')
-_HOST_OR_LITERAL = r'(?:%s|\[%s\]|\[IPv6:[0-9A-Fa-f:.]+\])' % (HOST_NAME.pattern, HOST_NAME.pattern)
-_RELAY_VALUE = re.compile(r'(?:[a-z][a-z0-9_-]*:)?' + _HOST_OR_LITERAL)
-_USER = re.compile(r'[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}')
-_DOMAIN = re.compile(r'\.?' + HOST_NAME.pattern)
+    r"conf[A-Z0-9_]+|SMART_HOST|MAIL_HUB|LOCAL_RELAY|LUSER_RELAY|RELAY_MAILER"
+    r"|(?:LOCAL|SMTP|ESMTP|SMTP8|DSMTP|RELAY|PROCMAIL)_MAILER_(?:PATH|FLAGS|ARGS|MAX|QGRP|CHARSET)"
+    r"|ALIAS_FILE|HELP_FILE|QUEUE_DIR|STATUS_FILE")
+_DEFINE_VALUE = re.compile(r"(?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+"
+                           r"(?: (?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+)*")
+_HOST_OR_LITERAL = r"(?:%s|\[%s\]|\[IPv6:[0-9A-Fa-f:.]+\])" % (HOST_NAME.pattern, HOST_NAME.pattern)
+_RELAY_VALUE = re.compile(r"(?:[a-z][a-z0-9_-]*:)?" + _HOST_OR_LITERAL)
+_USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
+_DOMAIN = re.compile(r"\.?" + HOST_NAME.pattern)
 _STRUCTURAL = re.compile(r"""[`'"()\\#\x00-\x1f\x7f]""")
 
 # Where a define shows up in the built sendmail.cf, to check it arrived intact.
 _DEFINE_CF_PREFIX = {
-    'SMART_HOST': 'DS', 'MAIL_HUB': 'DH', 'LOCAL_RELAY': 'DR', 'LUSER_RELAY': 'DL',
-    'confDOMAIN_NAME': 'Dj', 'confLOG_LEVEL': 'O LogLevel=',
+    "SMART_HOST": "DS", "MAIL_HUB": "DH", "LOCAL_RELAY": "DR", "LUSER_RELAY": "DL",
+    "confDOMAIN_NAME": "Dj", "confLOG_LEVEL": "O LogLevel=",
 }
-_RELAY_DEFINES = ('SMART_HOST', 'MAIL_HUB', 'LOCAL_RELAY')
+_RELAY_DEFINES = ("SMART_HOST", "MAIL_HUB", "LOCAL_RELAY")
 
 
 def _check(what: str, value: str, grammar, hint: str, commas: bool = False) -> None:
-    bad = _STRUCTURAL.search(value) or (None if commas else re.search(',', value))
+    bad = _STRUCTURAL.search(value) or (None if commas else re.search(",", value))
     if bad:
-        raise RefusedChange('%s %r contains %r, which would change the structure of sendmail.mc; '
-                            'quotes, backquotes, parentheses, #, backslashes, control characters%s '
-                            'are not allowed' % (what, value, bad.group(), '' if commas else ' and commas'))
+        raise RefusedChange("%s %r contains %r, which would change the structure of sendmail.mc; "
+                            "quotes, backquotes, parentheses, #, backslashes, control characters%s "
+                            "are not allowed" % (what, value, bad.group(), "" if commas else " and commas"))
     if not grammar.fullmatch(value):
-        raise RefusedChange('%s %r is not valid: %s' % (what, value, hint))
+        raise RefusedChange("%s %r is not valid: %s" % (what, value, hint))
 
 
 def _describe(document: Document, index: int, macro) -> dict:
     return {
-        'macro': macro.name,
-        'args': list(macro.values),
-        'state': _state_of(macro),
-        'line': document.line_number(index),
-        'text': macro.raw.rstrip('\n'),
+        "macro": macro.name,
+        "args": list(macro.values),
+        "state": _state_of(macro),
+        "line": document.line_number(index),
+        "text": macro.raw.rstrip("\n"),
     }
 
 
@@ -420,7 +436,7 @@ def describe_entries(document: Document, *names: str) -> list:
 def _trimmed(values: tuple) -> tuple:
     """FEATURE(`x', `') means FEATURE(`x'): trailing empty arguments carry nothing."""
     values = tuple(values)
-    while values and values[-1] == '':
+    while values and values[-1] == "":
         values = values[:-1]
     return values
 
@@ -443,29 +459,29 @@ def _set_entry(document: Document, macro_name: str, matches: list, values: tuple
 def _plan(before: Document, after: Document, names: tuple, identity, expected: tuple = ()) -> Plan:
     entry = None
     for index, macro in after.macros(*names):
-        if identity(macro) and (entry is None or entry['state'] == COMMENTED):
+        if identity(macro) and (entry is None or entry["state"] == COMMENTED):
             entry = _describe(after, index, macro)
-    if entry is None or entry['state'] != PRESENT:
+    if entry is None or entry["state"] != PRESENT:
         expected = ()
     return Plan(before.render(), after.render(), entry, describe_entries(after, *names), expected)
 
 
 def _require_mc(document: Document) -> None:
     if document.syntax != MC:
-        raise RefusedChange('this setting exists only in sendmail.mc; point path at the .mc file')
+        raise RefusedChange("this setting exists only in sendmail.mc; point path at the .mc file")
 
 
 def ensure_feature(document: Document, feature: str, arguments: Optional[list], state: str) -> Plan:
     _require_mc(document)
-    _check('FEATURE name', feature, _FEATURE_NAME, 'lower-case letters, digits and _ like nocanonify')
+    _check("FEATURE name", feature, _FEATURE_NAME, "lower-case letters, digits and _ like nocanonify")
     for argument in arguments or ():
-        _check('FEATURE argument', argument, _FEATURE_ARGUMENT,
-               'words of letters, digits and ./:@+=<>%!~{}|- separated by single spaces')
+        _check("FEATURE argument", argument, _FEATURE_ARGUMENT,
+               "words of letters, digits and ./:@+=<>%!~{}|- separated by single spaces")
 
     def identity(macro):
         return macro.values[:1] == (feature,)
 
-    matches = [(index, macro) for index, macro in document.macros('FEATURE') if identity(macro)]
+    matches = [(index, macro) for index, macro in document.macros("FEATURE") if identity(macro)]
     if state == ABSENT:
         after = _remove(document, _indexes(matches))
     else:
@@ -474,54 +490,54 @@ def ensure_feature(document: Document, feature: str, arguments: Optional[list], 
             values = current[0].values if current else (feature,)
         else:
             values = (feature,) + tuple(arguments)
-        after = _set_entry(document, 'FEATURE', matches, values, state)
-    return _plan(document, after, ('FEATURE',), identity)
+        after = _set_entry(document, "FEATURE", matches, values, state)
+    return _plan(document, after, ("FEATURE",), identity)
 
 
 def _check_define_name(name: str) -> None:
-    _check('define name', name, _DEFINE_NAME,
-           'use SMART_HOST, MAIL_HUB, LOCAL_RELAY, LUSER_RELAY, a *_MAILER_* setting or a conf* name '
-           'like confLOG_LEVEL')
+    _check("define name", name, _DEFINE_NAME,
+           "use SMART_HOST, MAIL_HUB, LOCAL_RELAY, LUSER_RELAY, a *_MAILER_* setting or a conf* name "
+           "like confLOG_LEVEL")
 
 
 def ensure_define(document: Document, name: str, value: Optional[str], state: str) -> Plan:
     _require_mc(document)
     _check_define_name(name)
     if value is None and state == PRESENT:
-        raise RefusedChange('define %s needs a value' % name)
+        raise RefusedChange("define %s needs a value" % name)
     if value is not None:
         if name in _RELAY_DEFINES:
-            _check('%s value' % name, value, _RELAY_VALUE,
-                   'a host name, [host] or [address], optionally after a mailer like relay:')
+            _check("%s value" % name, value, _RELAY_VALUE,
+                   "a host name, [host] or [address], optionally after a mailer like relay:")
         else:
-            _check('%s value' % name, value, _DEFINE_VALUE,
-                   'printable characters, single spaces between words, $ only before a macro name',
+            _check("%s value" % name, value, _DEFINE_VALUE,
+                   "printable characters, single spaces between words, $ only before a macro name",
                    commas=True)
 
     def identity(macro):
         return macro.values[:1] == (name,)
 
-    defines = [(index, macro) for index, macro in document.macros('define') if identity(macro)]
+    defines = [(index, macro) for index, macro in document.macros("define") if identity(macro)]
     if state == ABSENT:
         after = _remove(document, _indexes(defines))
     else:
         if value is None:
             current = _active_first(defines)
-            value = current[0].values[1] if current and len(current[0].values) > 1 else ''
+            value = current[0].values[1] if current and len(current[0].values) > 1 else ""
         after = document
         if state == PRESENT:
             # An undefine of the same name would cancel the define.
-            after = _remove(after, [index for index, macro in after.macros('undefine')
+            after = _remove(after, [index for index, macro in after.macros("undefine")
                                     if identity(macro) and not macro.commented])
             # m4 keeps the last definition: make every active one say the same.
-            for index, macro in list(after.macros('define')):
+            for index, macro in list(after.macros("define")):
                 if identity(macro) and not macro.commented and macro.values[1:2] != (value,):
                     after = after.replace_at(index, restyle(macro, (name, value), False))
-        matches = [(index, macro) for index, macro in after.macros('define') if identity(macro)]
-        after = _set_entry(after, 'define', matches, (name, value), state)
+        matches = [(index, macro) for index, macro in after.macros("define") if identity(macro)]
+        after = _set_entry(after, "define", matches, (name, value), state)
     prefix = _DEFINE_CF_PREFIX.get(name)
     expected = (prefix + value,) if prefix and value else ()
-    return _plan(document, after, ('define',), identity, expected)
+    return _plan(document, after, ("define",), identity, expected)
 
 
 def ensure_undefine(document: Document, name: str, state: str) -> Plan:
@@ -531,26 +547,26 @@ def ensure_undefine(document: Document, name: str, state: str) -> Plan:
     def identity(macro):
         return macro.values[:1] == (name,)
 
-    matches = [(index, macro) for index, macro in document.macros('undefine') if identity(macro)]
+    matches = [(index, macro) for index, macro in document.macros("undefine") if identity(macro)]
     if state == ABSENT:
         after = _remove(document, _indexes(matches))
     else:
         after = document
         if state == PRESENT:
-            after = _remove(after, [index for index, macro in after.macros('define')
+            after = _remove(after, [index for index, macro in after.macros("define")
                                     if identity(macro) and not macro.commented])
-        matches = [(index, macro) for index, macro in after.macros('undefine') if identity(macro)]
-        after = _set_entry(after, 'undefine', matches, (name,), state)
-    return _plan(document, after, ('undefine',), identity)
+        matches = [(index, macro) for index, macro in after.macros("undefine") if identity(macro)]
+        after = _set_entry(after, "undefine", matches, (name,), state)
+    return _plan(document, after, ("undefine",), identity)
 
 
 def ensure_masquerade_as(document: Document, domain: Optional[str], state: str) -> Plan:
     _require_mc(document)
     if domain is None and state != ABSENT:
-        raise RefusedChange('masquerade_as needs a domain')
+        raise RefusedChange("masquerade_as needs a domain")
     if domain is not None:
-        _check('MASQUERADE_AS domain', domain, HOST_NAME, 'a domain name like example.com')
-    matches = list(document.macros('MASQUERADE_AS'))
+        _check("MASQUERADE_AS domain", domain, HOST_NAME, "a domain name like example.com")
+    matches = list(document.macros("MASQUERADE_AS"))
     if state == ABSENT:
         # Only one masquerade name exists; a given domain only narrows what is removed.
         after = _remove(document, [index for index, macro in matches
@@ -558,21 +574,21 @@ def ensure_masquerade_as(document: Document, domain: Optional[str], state: str) 
     else:
         active = [index for index, macro in matches if not macro.commented]
         after = _remove(document, active[1:])  # the last one would win; keep one
-        matches = list(after.macros('MASQUERADE_AS'))
-        after = _set_entry(after, 'MASQUERADE_AS', matches, (domain,), state)
-    return _plan(document, after, ('MASQUERADE_AS',), lambda macro: True,
-                 ('DM' + domain,) if domain else ())
+        matches = list(after.macros("MASQUERADE_AS"))
+        after = _set_entry(after, "MASQUERADE_AS", matches, (domain,), state)
+    return _plan(document, after, ("MASQUERADE_AS",), lambda macro: True,
+                 ("DM" + domain,) if domain else ())
 
 
 def ensure_member(document: Document, macro_name: str, value: str, state: str) -> Plan:
     """MASQUERADE_DOMAIN and EXPOSED_USER: sets where each value is its own entry."""
     _require_mc(document)
-    if macro_name == 'EXPOSED_USER':
-        _check('EXPOSED_USER', value, _USER, 'a user name like root')
-        expected = ('C{E}' + value,)
+    if macro_name == "EXPOSED_USER":
+        _check("EXPOSED_USER", value, _USER, "a user name like root")
+        expected = ("C{E}" + value,)
     else:
-        _check('MASQUERADE_DOMAIN', value, _DOMAIN, 'a domain name like example.com')
-        expected = ('C{M}' + value,)
+        _check("MASQUERADE_DOMAIN", value, _DOMAIN, "a domain name like example.com")
+        expected = ("C{M}" + value,)
 
     def identity(macro):
         return macro.values[:1] == (value,)
@@ -586,8 +602,8 @@ def ensure_member(document: Document, macro_name: str, value: str, state: str) -
 
 
 __all__ = [
-    'ABSENT', 'COMMENTED', 'PRESENT', 'CF', 'MC', 'ImplicitDaemon', 'Plan', 'RefusedChange',
-    'describe_entries', 'describe_port_entries', 'effective_daemons', 'ensure_define', 'ensure_feature',
-    'ensure_masquerade_as', 'ensure_member', 'ensure_port_entry', 'ensure_undefine', 'entry_warnings',
-    'implicit_daemons', 'refuse_new_conflicts',
+    "ABSENT", "COMMENTED", "PRESENT", "CF", "MC", "ImplicitDaemon", "Plan", "RefusedChange",
+    "describe_entries", "describe_port_entries", "effective_daemons", "ensure_define", "ensure_feature",
+    "ensure_masquerade_as", "ensure_member", "ensure_port_entry", "ensure_undefine", "entry_warnings",
+    "implicit_daemons", "refuse_new_conflicts",
 ]

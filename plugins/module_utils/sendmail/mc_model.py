@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -17,18 +16,18 @@ import re
 from dataclasses import dataclass, replace
 from typing import Iterator, Optional, Union
 
-MC = 'mc'
-CF = 'cf'
+MC = "mc"
+CF = "cf"
 
 MANAGED_MACROS = (
-    'DAEMON_OPTIONS', 'CLIENT_OPTIONS', 'FEATURE', 'define', 'undefine',
-    'MASQUERADE_AS', 'MASQUERADE_DOMAIN', 'EXPOSED_USER', 'MAILER',
+    "DAEMON_OPTIONS", "CLIENT_OPTIONS", "FEATURE", "define", "undefine",
+    "MASQUERADE_AS", "MASQUERADE_DOMAIN", "EXPOSED_USER", "MAILER",
 )
 
 # The .cf spelling of the two port option macros.
 CF_OPTION_NAMES = {
-    'DAEMON_OPTIONS': 'DaemonPortOptions',
-    'CLIENT_OPTIONS': 'ClientPortOptions',
+    "DAEMON_OPTIONS": "DaemonPortOptions",
+    "CLIENT_OPTIONS": "ClientPortOptions",
 }
 
 # How many quote levels a value needs so that m4 hands it to sendmail.cf
@@ -36,26 +35,26 @@ CF_OPTION_NAMES = {
 # single-quoted host name such as mx.dnl.example.com loses everything after
 # the word "dnl".  Measured with GNU m4 1.4.19 and sendmail 8.17 cf files.
 _VALUE_QUOTES = {
-    'DAEMON_OPTIONS': 2,
-    'CLIENT_OPTIONS': 2,
-    'FEATURE': 2,
-    'define': 2,
-    'MASQUERADE_AS': 3,
-    'MASQUERADE_DOMAIN': 2,
-    'EXPOSED_USER': 2,
-    'MAILER': 1,
-    'undefine': 1,
+    "DAEMON_OPTIONS": 2,
+    "CLIENT_OPTIONS": 2,
+    "FEATURE": 2,
+    "define": 2,
+    "MASQUERADE_AS": 3,
+    "MASQUERADE_DOMAIN": 2,
+    "EXPOSED_USER": 2,
+    "MAILER": 1,
+    "undefine": 1,
 }
 
 # Macros whose first argument is a name (not a value) and stays single-quoted.
-_NAMED_MACROS = ('FEATURE', 'define', 'undefine', 'MAILER')
+_NAMED_MACROS = ("FEATURE", "define", "undefine", "MAILER")
 
 _MC_START = re.compile(
-    r'(?P<indent>[ \t]*)(?P<comment>dnl[ \t]+)?(?P<name>%s)\(' % '|'.join(MANAGED_MACROS))
+    r"(?P<indent>[ \t]*)(?P<comment>dnl[ \t]+)?(?P<name>%s)\(" % "|".join(MANAGED_MACROS))
 _CF_LINE = re.compile(
-    r'(?P<indent>[ \t]*)(?P<comment>#[ \t]*)?O[ \t]+(?P<name>DaemonPortOptions|ClientPortOptions)'
-    r'[ \t]*=(?P<value>[^\n]*)(?P<end>\n?)')
-_WORD = re.compile(r'[A-Za-z_][A-Za-z0-9_]*')
+    r"(?P<indent>[ \t]*)(?P<comment>#[ \t]*)?O[ \t]+(?P<name>DaemonPortOptions|ClientPortOptions)"
+    r"[ \t]*=(?P<value>[^\n]*)(?P<end>\n?)")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _CF_MACRO_NAMES = {v: k for k, v in CF_OPTION_NAMES.items()}
 
 
@@ -75,8 +74,8 @@ class Macro:
     args: tuple
     commented: bool
     syntax: str = MC
-    indent: str = ''
-    tail: str = 'dnl\n'
+    indent: str = ""
+    tail: str = "dnl\n"
 
     @property
     def values(self) -> tuple:
@@ -91,26 +90,26 @@ def unquote(arg: str) -> str:
     """Strip leading unquoted blanks, ``dnl`` line comments and every outer quote pair."""
     text = arg
     while True:
-        stripped = text.lstrip(' \t\n')
-        if stripped.startswith('dnl') and not _is_word_char(stripped[3:4]):
-            newline = stripped.find('\n')
-            text = '' if newline < 0 else stripped[newline + 1:]
+        stripped = text.lstrip(" \t\n")
+        if stripped.startswith("dnl") and not _is_word_char(stripped[3:4]):
+            newline = stripped.find("\n")
+            text = "" if newline < 0 else stripped[newline + 1:]
             continue
         text = stripped
         break
-    text = text.rstrip(' \t\n')
-    while len(text) >= 2 and text[0] == '`' and text[-1] == "'" and _closing_quote(text, 0) == len(text) - 1:
+    text = text.rstrip(" \t\n")
+    while len(text) >= 2 and text[0] == "`" and text[-1] == "'" and _closing_quote(text, 0) == len(text) - 1:
         text = text[1:-1]
     return text
 
 
 def quote(value: str, levels: int) -> str:
-    return '`' * levels + value + "'" * levels
+    return "`" * levels + value + "'" * levels
 
 
 def _is_word_char(char: str) -> bool:
     # m4 words are ASCII only
-    return bool(char) and (char.isascii() and char.isalnum() or char == '_')
+    return bool(char) and (char.isascii() and char.isalnum() or char == "_")
 
 
 def _closing_quote(text: str, start: int) -> int:
@@ -118,7 +117,7 @@ def _closing_quote(text: str, start: int) -> int:
     depth = 0
     for index in range(start, len(text)):
         char = text[index]
-        if char == '`':
+        if char == "`":
             depth += 1
         elif char == "'":
             depth -= 1
@@ -141,30 +140,30 @@ def _scan_arguments(text: str, start: int, single_line: bool) -> Optional[tuple]
     arg_start = index = start
     while index < len(text):
         char = text[index]
-        if char == '\n' and single_line:
+        if char == "\n" and single_line:
             return None
         if quote_depth:
-            if char == '`':
+            if char == "`":
                 quote_depth += 1
             elif char == "'":
                 quote_depth -= 1
-        elif char == '`':
+        elif char == "`":
             quote_depth = 1
-        elif char == '(':
+        elif char == "(":
             depth += 1
-        elif char == ')':
+        elif char == ")":
             depth -= 1
             if depth == 0:
                 args.append(text[arg_start:index])
                 return tuple(args), index + 1
-        elif char == ',' and depth == 1:
+        elif char == "," and depth == 1:
             args.append(text[arg_start:index])
             arg_start = index + 1
         elif _WORD.match(text, index):
             word = _WORD.match(text, index)
             end = word.end()
-            if word.group() == 'dnl' and not single_line:
-                newline = text.find('\n', end)
+            if word.group() == "dnl" and not single_line:
+                newline = text.find("\n", end)
                 index = len(text) if newline < 0 else newline + 1
                 continue
             index = end
@@ -174,21 +173,21 @@ def _scan_arguments(text: str, start: int, single_line: bool) -> Optional[tuple]
 
 
 def _line_end(text: str, start: int) -> int:
-    newline = text.find('\n', start)
+    newline = text.find("\n", start)
     return len(text) if newline < 0 else newline + 1
 
 
 def _tail_is_comment(tail: str) -> bool:
     """True when what follows the call adds nothing to the output: blank or a dnl comment."""
-    rest = tail.strip(' \t\n')
-    return rest == '' or (rest.startswith('dnl') and not _is_word_char(rest[3:4]))
+    rest = tail.strip(" \t\n")
+    return rest == "" or (rest.startswith("dnl") and not _is_word_char(rest[3:4]))
 
 
 def _parse_mc_macro(text: str, start: int) -> Optional[Macro]:
     match = _MC_START.match(text, start)
     if not match:
         return None
-    commented = match.group('comment') is not None
+    commented = match.group("comment") is not None
     scanned = _scan_arguments(text, match.end(), single_line=commented)
     if scanned is None:
         return None
@@ -197,17 +196,17 @@ def _parse_mc_macro(text: str, start: int) -> Optional[Macro]:
     tail = text[after_call:end]
     if not _tail_is_comment(tail):
         return None
-    return Macro(raw=text[start:end], name=match.group('name'), args=args, commented=commented,
-                 syntax=MC, indent=match.group('indent'), tail=tail)
+    return Macro(raw=text[start:end], name=match.group("name"), args=args, commented=commented,
+                 syntax=MC, indent=match.group("indent"), tail=tail)
 
 
 def _parse_cf_line(text: str, start: int) -> Optional[Macro]:
     match = _CF_LINE.match(text, start)
     if not match:
         return None
-    return Macro(raw=match.group(0), name=_CF_MACRO_NAMES[match.group('name')],
-                 args=(match.group('value'),), commented=match.group('comment') is not None,
-                 syntax=CF, indent=match.group('indent'), tail=match.group('end'))
+    return Macro(raw=match.group(0), name=_CF_MACRO_NAMES[match.group("name")],
+                 args=(match.group("value"),), commented=match.group("comment") is not None,
+                 syntax=CF, indent=match.group("indent"), tail=match.group("end"))
 
 
 @dataclass(frozen=True)
@@ -222,7 +221,7 @@ class Document:
     syntax: str = MC
 
     @classmethod
-    def parse(cls, text: str, syntax: str = MC) -> 'Document':
+    def parse(cls, text: str, syntax: str = MC) -> Document:
         parse_line = _parse_mc_macro if syntax == MC else _parse_cf_line
         elements = []
         position = 0
@@ -235,7 +234,7 @@ class Document:
         return cls(tuple(elements), syntax)
 
     def render(self) -> str:
-        return ''.join(element.raw for element in self.elements)
+        return "".join(element.raw for element in self.elements)
 
     def macros(self, *names: str) -> Iterator:
         """(index, macro) for every managed macro, optionally only those named."""
@@ -243,7 +242,7 @@ class Document:
             if isinstance(element, Macro) and (not names or element.name in names):
                 yield index, element
 
-    def replace_at(self, index: int, element: Optional[Element]) -> 'Document':
+    def replace_at(self, index: int, element: Optional[Element]) -> Document:
         elements = list(self.elements)
         if element is None:
             del elements[index]
@@ -251,50 +250,50 @@ class Document:
             elements[index] = element
         return replace(self, elements=tuple(elements))
 
-    def insert_at(self, index: int, element: Element) -> 'Document':
+    def insert_at(self, index: int, element: Element) -> Document:
         elements = list(self.elements)
         # A file without a final newline must not glue the new line onto its last one.
-        if index > 0 and not elements[index - 1].raw.endswith('\n'):
+        if index > 0 and not elements[index - 1].raw.endswith("\n"):
             previous = elements[index - 1]
-            elements[index - 1] = _with_raw(previous, previous.raw + '\n')
+            elements[index - 1] = _with_raw(previous, previous.raw + "\n")
         elements.insert(index, element)
         return replace(self, elements=tuple(elements))
 
     def line_number(self, index: int) -> int:
-        return 1 + sum(element.raw.count('\n') for element in self.elements[:index])
+        return 1 + sum(element.raw.count("\n") for element in self.elements[:index])
 
 
 def _with_raw(element: Element, raw: str) -> Element:
     if isinstance(element, Text):
         return Text(raw)
-    return replace(element, raw=raw, tail=element.tail + '\n')
+    return replace(element, raw=raw, tail=element.tail + "\n")
 
 
 def render_macro(name: str, values: tuple, commented: bool, syntax: str = MC,
-                 indent: str = '', tail: Optional[str] = None) -> Macro:
+                 indent: str = "", tail: Optional[str] = None) -> Macro:
     """A new macro element whose values reach sendmail.cf unchanged.
 
     Values must already have passed their field grammar (no quotes, commas
     or parentheses where they would change the structure).
     """
     if syntax == CF:
-        end = '\n' if tail is None else tail
-        raw = '%s%sO %s=%s%s' % (indent, '#' if commented else '', CF_OPTION_NAMES[name], values[0], end)
+        end = "\n" if tail is None else tail
+        raw = "%s%sO %s=%s%s" % (indent, "#" if commented else "", CF_OPTION_NAMES[name], values[0], end)
         return Macro(raw=raw, name=name, args=(values[0],), commented=commented, syntax=CF,
                      indent=indent, tail=end)
-    if tail is None or not tail.endswith('\n'):
-        tail = 'dnl\n' if tail is None or not tail.strip() else tail + '\n'
+    if tail is None or not tail.endswith("\n"):
+        tail = "dnl\n" if tail is None or not tail.strip() else tail + "\n"
     levels = _VALUE_QUOTES[name]
     args = []
     for position, value in enumerate(values):
         if position == 0 and name in _NAMED_MACROS:
             args.append(quote(value, 1))
-        elif value == '':
-            args.append('')
+        elif value == "":
+            args.append("")
         else:
             args.append(quote(value, levels))
-    call = '%s(%s)' % (name, ', '.join(args))
-    raw = '%s%s%s%s' % (indent, 'dnl ' if commented else '', call, tail)
+    call = "%s(%s)" % (name, ", ".join(args))
+    raw = "%s%s%s%s" % (indent, "dnl " if commented else "", call, tail)
     return Macro(raw=raw, name=name, args=tuple(args), commented=commented, syntax=MC,
                  indent=indent, tail=tail)
 
@@ -304,11 +303,11 @@ def restyle(macro: Macro, values: tuple, commented: bool) -> Macro:
     return render_macro(macro.name, values, commented, macro.syntax, macro.indent, macro.tail)
 
 
-_SETUP_LINE = re.compile(r'[ \t]*(include\([^\n]*cf\.m4|OSTYPE\(|DOMAIN\()')
-_MAILER_DEFINITIONS = re.compile(r'[ \t]*MAILER_DEFINITIONS\b')
+_SETUP_LINE = re.compile(r"[ \t]*(include\([^\n]*cf\.m4|OSTYPE\(|DOMAIN\()")
+_MAILER_DEFINITIONS = re.compile(r"[ \t]*MAILER_DEFINITIONS\b")
 # FEATUREs that define the mailers themselves (submit.mc's msp, nullclient): nothing may follow
 # them that must come before MAILER(), a FEATURE in particular.
-MAILER_FEATURES = ('msp', 'nullclient')
+MAILER_FEATURES = ("msp", "nullclient")
 
 
 def _starts_mailers(element) -> bool:
@@ -317,7 +316,7 @@ def _starts_mailers(element) -> bool:
     if element.commented:
         return False
     values = element.values
-    return element.name == 'MAILER' or (element.name == 'FEATURE' and bool(values) and values[0] in MAILER_FEATURES)
+    return element.name == "MAILER" or (element.name == "FEATURE" and bool(values) and values[0] in MAILER_FEATURES)
 
 
 def insertion_index(document: Document, name: str) -> int:
@@ -336,7 +335,7 @@ def insertion_index(document: Document, name: str) -> int:
         if same:
             return same[-1] + 1
         for index, element in enumerate(document.elements):
-            if isinstance(element, Text) and element.raw.startswith('O '):
+            if isinstance(element, Text) and element.raw.startswith("O "):
                 return index
         return len(document.elements)
 

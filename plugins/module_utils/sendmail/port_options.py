@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -28,51 +27,51 @@ class RefusedChange(ValueError):
 
 # First letter -> the name sendmail's documentation uses.
 KEY_NAMES = {
-    'A': 'Addr',
-    'c': 'children',
-    'D': 'DeliveryMode',
-    'd': 'delayLA',
-    'F': 'Family',
-    'I': 'InputMailFilters',
-    'L': 'Listen',
-    'M': 'Modifiers',
-    'N': 'Name',
-    'P': 'Port',
-    'q': 'queueLA',
-    'R': 'ReceiveSize',
-    'r': 'refuseLA',
-    'S': 'SendSize',
+    "A": "Addr",
+    "c": "children",
+    "D": "DeliveryMode",
+    "d": "delayLA",
+    "F": "Family",
+    "I": "InputMailFilters",
+    "L": "Listen",
+    "M": "Modifiers",
+    "N": "Name",
+    "P": "Port",
+    "q": "queueLA",
+    "R": "ReceiveSize",
+    "r": "refuseLA",
+    "S": "SendSize",
 }
 # Keys sendmail also accepts in lower case (daemon.c, without _FFR_DPO_CS).
-_LOWER_CASE_ALIASES = {letter.lower(): letter for letter in 'AFILMNPS'}
+_LOWER_CASE_ALIASES = {letter.lower(): letter for letter in "AFILMNPS"}
 _KEY_BY_NAME = {name.lower(): letter for letter, name in KEY_NAMES.items()}
 
-DAEMON_MODIFIERS = frozenset('aAbcCEfhIOrsSu')
-CLIENT_MODIFIERS = frozenset('AhS')
+DAEMON_MODIFIERS = frozenset("aAbcCEfhIOrsSu")
+CLIENT_MODIFIERS = frozenset("AhS")
 
 # What sendmail uses for a key that is not given (op.me): a key missing from an entry means the same
 # as the key written out with this value.  Addr defaults to the family's wildcard (see ``value_of``).
 # Keys without an entry here (children, the load limits, DeliveryMode, ...) fall back to global
 # options, so only the same value given means the same.
-DAEMON_DEFAULTS = {'F': 'inet', 'P': 'smtp', 'L': '10', 'M': ''}
-CLIENT_DEFAULTS = {'F': 'inet', 'P': '0', 'M': ''}  # a client's Port is its source port: any free one
-_WILDCARD = {'inet': '0.0.0.0', 'inet6': '::'}
+DAEMON_DEFAULTS = {"F": "inet", "P": "smtp", "L": "10", "M": ""}
+CLIENT_DEFAULTS = {"F": "inet", "P": "0", "M": ""}  # a client's Port is its source port: any free one
+_WILDCARD = {"inet": "0.0.0.0", "inet6": "::"}
 
-_NAME = re.compile(r'[A-Za-z0-9][A-Za-z0-9_.-]{0,63}')
-_PORT_NUMBER = re.compile(r'[0-9]{1,5}')
-_SERVICE = re.compile(r'[A-Za-z][A-Za-z0-9-]{0,31}')
-_MODIFIERS = re.compile(r'[A-Za-z]*')
-_NUMBER = re.compile(r'[0-9]{1,9}')
-_DELIVERY_MODE = re.compile(r'[ibqd]')
-_FILTERS = re.compile(r'[A-Za-z0-9_.-]+(?:;[A-Za-z0-9_.-]+)*')
-_NUMERIC_KEYS = 'cdLqRrS'
+_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+_PORT_NUMBER = re.compile(r"[0-9]{1,5}")
+_SERVICE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
+_MODIFIERS = re.compile(r"[A-Za-z]*")
+_NUMBER = re.compile(r"[0-9]{1,9}")
+_DELIVERY_MODE = re.compile(r"[ibqd]")
+_FILTERS = re.compile(r"[A-Za-z0-9_.-]+(?:;[A-Za-z0-9_.-]+)*")
+_NUMERIC_KEYS = "cdLqRrS"
 # Anything that could end a value, a key, an m4 argument or a .cf line.
 _STRUCTURAL = re.compile(r"""[`'"(),\[\]#$\\\x00-\x1f\x7f]""")
 
 
 def key_letter(raw_key: str) -> Optional[str]:
     """The letter sendmail acts on for a key as written, or None if it ignores it."""
-    first = raw_key.lstrip(' \t')[:1]
+    first = raw_key.lstrip(" \t")[:1]
     letter = _LOWER_CASE_ALIASES.get(first, first)
     return letter if letter in KEY_NAMES else None
 
@@ -81,7 +80,7 @@ def key_for_option_name(name: str) -> str:
     """Letter for a key given by name in the module's ``options`` (case-insensitive, full name)."""
     letter = _KEY_BY_NAME.get(name.strip().lower())
     if letter is None:
-        raise RefusedChange('unknown key %r; valid keys are %s' % (name, ', '.join(sorted(KEY_NAMES.values()))))
+        raise RefusedChange("unknown key %r; valid keys are %s" % (name, ", ".join(sorted(KEY_NAMES.values()))))
     return letter
 
 
@@ -95,7 +94,7 @@ class Field:
         return key_letter(self.raw_key) if self.value is not None else None
 
     def render(self) -> str:
-        return self.raw_key if self.value is None else '%s=%s' % (self.raw_key, self.value)
+        return self.raw_key if self.value is None else "%s=%s" % (self.raw_key, self.value)
 
 
 @dataclass(frozen=True)
@@ -105,14 +104,14 @@ class PortOptions:
     fields: tuple
 
     @classmethod
-    def parse(cls, text: str) -> 'PortOptions':
+    def parse(cls, text: str) -> PortOptions:
         fields = []
-        for segment in text.split(','):
-            segment = segment.strip(' \t')
+        for segment in text.split(","):
+            segment = segment.strip(" \t")
             if not segment:
                 continue
-            key, sep, value = segment.partition('=')
-            fields.append(Field(key.rstrip(' \t'), value.strip(' \t') if sep else None))
+            key, sep, value = segment.partition("=")
+            fields.append(Field(key.rstrip(" \t"), value.strip(" \t") if sep else None))
         return cls(tuple(fields))
 
     def get(self, letter: str) -> Optional[str]:
@@ -123,7 +122,7 @@ class PortOptions:
                 value = field.value
         return value
 
-    def with_value(self, letter: str, value: Optional[str]) -> 'PortOptions':
+    def with_value(self, letter: str, value: Optional[str]) -> PortOptions:
         """Set (or with None/'' remove) a key; the last occurrence keeps its spelling and place."""
         positions = [index for index, field in enumerate(self.fields) if field.letter == letter]
         fields = list(self.fields)
@@ -149,17 +148,17 @@ class PortOptions:
         value = self.get(letter)
         if value is not None:
             return value
-        if letter == 'A':
+        if letter == "A":
             return _WILDCARD.get(self.family)
         return defaults.get(letter)
 
-    def same_meaning(self, other: 'PortOptions', defaults: dict) -> bool:
+    def same_meaning(self, other: PortOptions, defaults: dict) -> bool:
         """True when sendmail does the same with both; a missing key equals its default."""
         letters = set(self.effective()) | set(other.effective())
         return all(values_equal(letter, self.value_of(letter, defaults), other.value_of(letter, defaults))
                    for letter in letters)
 
-    def with_changes(self, changes: dict, defaults: dict) -> 'PortOptions':
+    def with_changes(self, changes: dict, defaults: dict) -> PortOptions:
         """Apply {letter: value} changes ('' removes), leaving alone every key whose meaning they keep:
         a key that is missing stays missing when asked for its default value."""
         options = self
@@ -170,43 +169,43 @@ class PortOptions:
         return options
 
     def render(self) -> str:
-        return ', '.join(field.render() for field in self.fields)
+        return ", ".join(field.render() for field in self.fields)
 
     @property
     def name(self) -> Optional[str]:
-        return self.get('N')
+        return self.get("N")
 
     @property
     def family(self) -> str:
-        return (self.get('F') or 'inet').lower()
+        return (self.get("F") or "inet").lower()
 
     def describe(self) -> dict:
         """The entry as returned to the user."""
         values = self.effective()
-        options = {KEY_NAMES[letter]: value for letter, value in values.items() if letter not in 'NFAPM'}
+        options = {KEY_NAMES[letter]: value for letter, value in values.items() if letter not in "NFAPM"}
         return {
-            'name': values.get('N'),
-            'family': values.get('F'),
-            'addr': values.get('A'),
-            'port': values.get('P'),
-            'modifiers': values.get('M'),
-            'options': options,
+            "name": values.get("N"),
+            "family": values.get("F"),
+            "addr": values.get("A"),
+            "port": values.get("P"),
+            "modifiers": values.get("M"),
+            "options": options,
         }
 
 
 def values_equal(letter: str, first: Optional[str], second: Optional[str]) -> bool:
     if first is None or second is None:
         return first == second
-    if letter == 'A':
+    if letter == "A":
         first_ip, second_ip = parse_ip(first), parse_ip(second)
         if first_ip is not None or second_ip is not None:
             return first_ip == second_ip
-        return first.rstrip('.').lower() == second.rstrip('.').lower()
-    if letter == 'P':
+        return first.rstrip(".").lower() == second.rstrip(".").lower()
+    if letter == "P":
         return port_number(first) == port_number(second)
-    if letter == 'M':
+    if letter == "M":
         return set(first) == set(second)
-    if letter == 'F':
+    if letter == "F":
         return first.lower() == second.lower()
     if letter in _NUMERIC_KEYS and first.isdigit() and second.isdigit():
         return int(first) == int(second)
@@ -217,63 +216,63 @@ def _refuse_structure(key: str, value: str) -> None:
     bad = _STRUCTURAL.search(value)
     if bad:
         raise RefusedChange(
-            '%s=%r contains %r, which would change the structure of sendmail.mc/sendmail.cf; '
-            'quotes, backquotes, commas, parentheses, brackets, #, $, backslashes and control '
-            'characters are not allowed in this value' % (key, value, bad.group()))
+            "%s=%r contains %r, which would change the structure of sendmail.mc/sendmail.cf; "
+            "quotes, backquotes, commas, parentheses, brackets, #, $, backslashes and control "
+            "characters are not allowed in this value" % (key, value, bad.group()))
 
 
 def check_value(letter: str, value: str, modifiers: frozenset = DAEMON_MODIFIERS) -> None:
     """Refuse a new value that does not fully match its field's grammar."""
     key = KEY_NAMES[letter]
-    if value == '':
+    if value == "":
         return  # an empty value removes the key
     _refuse_structure(key, value)
-    if letter == 'N':
+    if letter == "N":
         if not _NAME.fullmatch(value):
-            raise RefusedChange('Name=%r is not a valid daemon name (letters, digits, . _ -)' % value)
-    elif letter == 'F':
-        if value.lower() not in ('inet', 'inet6'):
-            raise RefusedChange('Family=%r is not supported; use inet or inet6' % value)
-    elif letter == 'A':
+            raise RefusedChange("Name=%r is not a valid daemon name (letters, digits, . _ -)" % value)
+    elif letter == "F":
+        if value.lower() not in ("inet", "inet6"):
+            raise RefusedChange("Family=%r is not supported; use inet or inet6" % value)
+    elif letter == "A":
         if parse_ip(value) is None and not is_host_name(value):
-            raise RefusedChange('Addr=%r is neither an IPv4 address, an IPv6 address nor a host name' % value)
-    elif letter == 'P':
+            raise RefusedChange("Addr=%r is neither an IPv4 address, an IPv6 address nor a host name" % value)
+    elif letter == "P":
         if _PORT_NUMBER.fullmatch(value):
             if not 1 <= int(value) <= 65535:
-                raise RefusedChange('Port=%s is out of range; use 1-65535 or a service name like smtp' % value)
+                raise RefusedChange("Port=%s is out of range; use 1-65535 or a service name like smtp" % value)
         elif not _SERVICE.fullmatch(value):
-            raise RefusedChange('Port=%r is neither a port number nor a service name' % value)
-    elif letter == 'M':
+            raise RefusedChange("Port=%r is neither a port number nor a service name" % value)
+    elif letter == "M":
         if not _MODIFIERS.fullmatch(value):
-            raise RefusedChange('Modifiers=%r must be modifier letters only, like Ea' % value)
+            raise RefusedChange("Modifiers=%r must be modifier letters only, like Ea" % value)
         unknown = sorted(set(value) - modifiers)
         if unknown:
-            raise RefusedChange('Modifiers=%r has unknown modifier(s) %s; known: %s'
-                                % (value, ''.join(unknown), ''.join(sorted(modifiers))))
+            raise RefusedChange("Modifiers=%r has unknown modifier(s) %s; known: %s"
+                                % (value, "".join(unknown), "".join(sorted(modifiers))))
     elif letter in _NUMERIC_KEYS:
         if not _NUMBER.fullmatch(value):
-            raise RefusedChange('%s=%r must be a whole number' % (key, value))
-    elif letter == 'D':
+            raise RefusedChange("%s=%r must be a whole number" % (key, value))
+    elif letter == "D":
         if not _DELIVERY_MODE.fullmatch(value):
-            raise RefusedChange('DeliveryMode=%r must be one of i, b, q, d' % value)
-    elif letter == 'I':
+            raise RefusedChange("DeliveryMode=%r must be one of i, b, q, d" % value)
+    elif letter == "I":
         if not _FILTERS.fullmatch(value):
-            raise RefusedChange('InputMailFilters=%r must be filter names separated by ;' % value)
+            raise RefusedChange("InputMailFilters=%r must be filter names separated by ;" % value)
 
 
 def check_family(options: PortOptions) -> None:
     """Refuse an IP literal of the other family than the entry's Family."""
-    addr = options.get('A')
+    addr = options.get("A")
     address = parse_ip(addr)
     if address is None:
         return
     family = options.family
-    if family == 'inet' and address.version == 6:
-        raise RefusedChange('Addr=%s is an IPv6 address but the entry has Family=inet; '
-                            'use Family=inet6 or an IPv4 address' % addr)
-    if family == 'inet6' and address.version == 4:
-        raise RefusedChange('Addr=%s is an IPv4 address but the entry has Family=inet6; '
-                            'use Family=inet or an IPv6 address (::ffff:%s for the mapped form)' % (addr, addr))
+    if family == "inet" and address.version == 6:
+        raise RefusedChange("Addr=%s is an IPv6 address but the entry has Family=inet; "
+                            "use Family=inet6 or an IPv4 address" % addr)
+    if family == "inet6" and address.version == 4:
+        raise RefusedChange("Addr=%s is an IPv4 address but the entry has Family=inet6; "
+                            "use Family=inet or an IPv6 address (::ffff:%s for the mapped form)" % (addr, addr))
 
 
 # ---------------------------------------------------------------------------
@@ -289,31 +288,31 @@ class Socket:
     @property
     def label(self) -> str:
         if self.address is None:
-            host = '::' if self.family == 'inet6' else '0.0.0.0'
+            host = "::" if self.family == "inet6" else "0.0.0.0"
         else:
             host = str(self.address)
-        return '%s (%s on %s port %s)' % (self.name, self.family, host, self.port)
+        return "%s (%s on %s port %s)" % (self.name, self.family, host, self.port)
 
 
 def daemon_socket(options: PortOptions, position: int) -> Optional[Socket]:
     """The listening socket of a daemon, or None when it cannot be known (host name, local)."""
     family = options.family
-    if family not in ('inet', 'inet6'):
+    if family not in ("inet", "inet6"):
         return None
-    addr = options.get('A')
+    addr = options.get("A")
     address = parse_ip(addr) if addr else None
     if addr and address is None:
         return None
     if address is not None and int(address) == 0:
         address = None
-    return Socket(options.name or 'Daemon%d' % position, family, address, port_number(options.get('P')))
+    return Socket(options.name or "Daemon%d" % position, family, address, port_number(options.get("P")))
 
 
 def _ipv4_part(socket: Socket):
     """The IPv4 address an inet6 socket also takes with bindv6only=0 (None = all of them)."""
     if socket.address is None:
         return None
-    mapped = getattr(socket.address, 'ipv4_mapped', None)
+    mapped = getattr(socket.address, "ipv4_mapped", None)
     return mapped if mapped is not None else False
 
 
@@ -322,7 +321,7 @@ def sockets_overlap(first: Socket, second: Socket, bindv6only: bool) -> bool:
         return False
     if first.family == second.family:
         return first.address is None or second.address is None or first.address == second.address
-    inet, inet6 = (first, second) if first.family == 'inet' else (second, first)
+    inet, inet6 = (first, second) if first.family == "inet" else (second, first)
     if bindv6only:
         return False
     taken = _ipv4_part(inet6)
@@ -349,7 +348,7 @@ def conflict_message(first: Socket, second: Socket) -> str:
         return ('daemons %s and %s want the same socket; sendmail would fail with '
                 '"opendaemonsocket: daemon %s: cannot bind: Address already in use". '
                 'Give them different ports or distinct addresses.' % (first.label, second.label, later))
-    inet, inet6 = (first, second) if first.family == 'inet' else (second, first)
+    inet, inet6 = (first, second) if first.family == "inet" else (second, first)
     return (
         'daemons %s and %s both take IPv4 port %s: with net.ipv6.bindv6only=0 an inet6 socket on '
         ':: also receives IPv4, so sendmail would fail with "opendaemonsocket: daemon %s: cannot '
@@ -365,6 +364,6 @@ def both_families_served(daemons: list, bindv6only: bool) -> bool:
     for position, options in enumerate(daemons):
         families.add(options.family)
         socket = daemon_socket(options, position)
-        if socket is not None and socket.family == 'inet6' and not bindv6only and _ipv4_part(socket) is not False:
-            families.add('inet')
-    return {'inet', 'inet6'} <= families
+        if socket is not None and socket.family == "inet6" and not bindv6only and _ipv4_part(socket) is not False:
+            families.add("inet")
+    return {"inet", "inet6"} <= families

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -22,82 +21,85 @@ from typing import Callable, Optional
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_change, find_cf_dir
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import (
-    SETTING_KINDS, plan_config, port_changes, setting_step,
+    SETTING_KINDS,
+    plan_config,
+    port_changes,
+    setting_step,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ensure_port_entry
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, MC, Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import RefusedChange
 
-DEFAULT_MC = '/etc/mail/sendmail.mc'
-BINDV6ONLY = '/proc/sys/net/ipv6/bindv6only'
+DEFAULT_MC = "/etc/mail/sendmail.mc"
+BINDV6ONLY = "/proc/sys/net/ipv6/bindv6only"
 
 FILE_ARGUMENTS = dict(
-    path=dict(type='path', default=DEFAULT_MC),
-    backup=dict(type='bool', default=False),
-    validate=dict(type='bool', default=True),
+    path=dict(type="path", default=DEFAULT_MC),
+    backup=dict(type="bool", default=False),
+    validate=dict(type="bool", default=True),
 )
 
-_STATE = dict(type='str', default='present', choices=['present', 'absent', 'commented'])
+_STATE = dict(type="str", default="present", choices=["present", "absent", "commented"])
 
 # One DAEMON_OPTIONS or CLIENT_OPTIONS entry, as sendmail_daemon and sendmail_client take it.
 PORT_ENTRY_OPTIONS = dict(
-    name=dict(type='str', required=True),
+    name=dict(type="str", required=True),
     state=_STATE,
-    family=dict(type='str', choices=['inet', 'inet6']),
-    addr=dict(type='str'),
-    port=dict(type='str'),
-    modifiers=dict(type='str'),
-    options=dict(type='dict'),
+    family=dict(type="str", choices=["inet", "inet6"]),
+    addr=dict(type="str"),
+    port=dict(type="str"),
+    modifiers=dict(type="str"),
+    options=dict(type="dict"),
 )
 
 PORT_ENTRY_ARGUMENTS = dict(
     PORT_ENTRY_OPTIONS,
-    replaces=dict(type='list', elements='str', default=[]),
+    replaces=dict(type="list", elements="str", default=[]),
     **FILE_ARGUMENTS
 )
 
 # One FEATURE, define, undefine or masquerading setting, as sendmail_mc takes it.
 MC_SETTING_OPTIONS = dict(
-    feature=dict(type='str'),
-    feature_args=dict(type='list', elements='str'),
-    define=dict(type='str'),
-    value=dict(type='str'),
-    undefine=dict(type='str'),
-    masquerade_as=dict(type='str'),
-    masquerade_domain=dict(type='str'),
-    exposed_user=dict(type='str'),
+    feature=dict(type="str"),
+    feature_args=dict(type="list", elements="str"),
+    define=dict(type="str"),
+    value=dict(type="str"),
+    undefine=dict(type="str"),
+    masquerade_as=dict(type="str"),
+    masquerade_domain=dict(type="str"),
+    exposed_user=dict(type="str"),
     state=_STATE,
 )
 
 MC_SETTING_CONSTRAINTS = dict(
     mutually_exclusive=[SETTING_KINDS],
     required_one_of=[SETTING_KINDS],
-    required_by={'feature_args': 'feature', 'value': 'define'},
+    required_by={"feature_args": "feature", "value": "define"},
 )
 
 MC_SETTING_ARGUMENTS = dict(MC_SETTING_OPTIONS, **FILE_ARGUMENTS)
 
 CONFIG_ARGUMENTS = dict(
-    listen=dict(type='raw'),
-    daemons=dict(type='list', elements='dict', default=[], options=PORT_ENTRY_OPTIONS),
-    clients=dict(type='list', elements='dict', default=[], options=PORT_ENTRY_OPTIONS),
-    settings=dict(type='list', elements='dict', default=[], options=MC_SETTING_OPTIONS, **MC_SETTING_CONSTRAINTS),
-    exclusive=dict(type='bool', default=False),
-    bindv6only=dict(type='bool'),
-    cf_path=dict(type='path'),
+    listen=dict(type="raw"),
+    daemons=dict(type="list", elements="dict", default=[], options=PORT_ENTRY_OPTIONS),
+    clients=dict(type="list", elements="dict", default=[], options=PORT_ENTRY_OPTIONS),
+    settings=dict(type="list", elements="dict", default=[], options=MC_SETTING_OPTIONS, **MC_SETTING_CONSTRAINTS),
+    exclusive=dict(type="bool", default=False),
+    bindv6only=dict(type="bool"),
+    cf_path=dict(type="path"),
     **FILE_ARGUMENTS
 )
 
 
 def syntax_of(path: str) -> str:
-    return CF if path.endswith('.cf') else MC
+    return CF if path.endswith(".cf") else MC
 
 
 def read_bindv6only(path: str = BINDV6ONLY) -> Optional[bool]:
     """The target's net.ipv6.bindv6only; None when IPv6 is off (the file is missing)."""
     try:
         with open(path) as handle:
-            return handle.read().strip() == '1'
+            return handle.read().strip() == "1"
     except OSError:
         return None
 
@@ -106,37 +108,37 @@ def ipv6_for_planning(bindv6only: Optional[bool], addresses: Optional[list]) -> 
     """The bindv6only to plan with, None meaning no IPv6: also when the kernel has IPv6 but no
     interface has an IPv6 address, not even ::1 (net.ipv6.conf.all.disable_ipv6=1), since an
     inet6 daemon could then serve IPv4 only and ::1 could not be bound at all."""
-    if bindv6only is not None and addresses is not None and not any(':' in address for address in addresses):
+    if bindv6only is not None and addresses is not None and not any(":" in address for address in addresses):
         return None
     return bindv6only
 
 
 def host_addresses(module) -> Optional[list]:
     """The target's IP addresses (from ``ip -json addr``); None when they cannot be read."""
-    ip = module.get_bin_path('ip')
+    ip = module.get_bin_path("ip")
     if ip is None:
         return None
-    rc, out, _err = module.run_command([ip, '-json', 'addr', 'show'], environ_update={'LC_ALL': 'C'})
+    rc, out, _err = module.run_command([ip, "-json", "addr", "show"], environ_update={"LC_ALL": "C"})
     if rc != 0:
         return None
     try:
-        return [info['local'] for link in json.loads(out) for info in link.get('addr_info', []) if 'local' in info]
+        return [info["local"] for link in json.loads(out) for info in link.get("addr_info", []) if "local" in info]
     except (ValueError, TypeError, KeyError):
         return None
 
 
 def _command_runner(module) -> Callable:
     def run(args, cwd):
-        return module.run_command(args, cwd=cwd, environ_update={'LC_ALL': 'C', 'LANG': 'C'})
+        return module.run_command(args, cwd=cwd, environ_update={"LC_ALL": "C", "LANG": "C"})
     return run
 
 
 def _tools(module) -> Tools:
     return Tools(
-        m4=module.get_bin_path('m4'),
-        sendmail=module.get_bin_path('sendmail', opt_dirs=['/usr/sbin', '/usr/lib']),
-        timeout=module.get_bin_path('timeout'),
-        unshare=module.get_bin_path('unshare'),
+        m4=module.get_bin_path("m4"),
+        sendmail=module.get_bin_path("sendmail", opt_dirs=["/usr/sbin", "/usr/lib"]),
+        timeout=module.get_bin_path("timeout"),
+        unshare=module.get_bin_path("unshare"),
         python=sys.executable,
         cf_dir=find_cf_dir(),
     )
@@ -147,7 +149,7 @@ def _write(module, path: str, text: str, result: dict, backup_key: str) -> None:
     try:
         if not os.path.lexists(path):
             os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644))
-        backup_file = replace_file(module, path, text, module.params['backup'])
+        backup_file = replace_file(module, path, text, module.params["backup"])
     except (FileError, OSError) as error:
         module.fail_json(msg=str(error), exception=traceback.format_exc(), **result)
     if backup_file:
@@ -162,35 +164,35 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
     sendmail.cf built and checked from the new .mc is installed there too, after the .mc, so
     that it is newer than the .mc and no later make builds it again.
     """
-    path = module.params['path']
+    path = module.params["path"]
     if not os.path.isfile(path):
-        module.fail_json(msg='%s does not exist or is not a regular file' % path)
+        module.fail_json(msg="%s does not exist or is not a regular file" % path)
     syntax = syntax_of(path)
-    if cf_path and (syntax != MC or not module.params['validate']):
-        module.fail_json(msg='cf_path needs a .mc as path and validate=true: the .cf installed is the '
-                             'one built and checked from the new .mc')
-    result = {'validated': False}
+    if cf_path and (syntax != MC or not module.params["validate"]):
+        module.fail_json(msg="cf_path needs a .mc as path and validate=true: the .cf installed is the "
+                             "one built and checked from the new .mc")
+    result = {"validated": False}
     with locked(path):
         try:
             plan = make_plan(Document.parse(read_text(path), syntax))
         except RefusedChange as error:
-            module.fail_json(msg='%s: %s' % (path, error))
+            module.fail_json(msg="%s: %s" % (path, error))
         for warning in plan.warnings:
             module.warn(warning)
         check = None
-        if plan.changed and module.params['validate']:
-            workdir = tempfile.mkdtemp(prefix='sendmail-check-', dir=module.tmpdir)
+        if plan.changed and module.params["validate"]:
+            workdir = tempfile.mkdtemp(prefix="sendmail-check-", dir=module.tmpdir)
             check = check_change(plan.before, plan.after, syntax, path, workdir, _command_runner(module),
                                  _tools(module), plan.expected_cf_lines)
             if not check.ok:
                 module.fail_json(msg=check.msg, rc=check.rc, stdout=check.stdout, stderr=check.stderr)
             for warning in check.warnings:
                 module.warn(warning)
-            result['validated'] = True
+            result["validated"] = True
         if plan.changed and not module.check_mode:
-            _write(module, path, plan.after, result, 'backup_file')
+            _write(module, path, plan.after, result, "backup_file")
             if cf_path:
-                _write(module, cf_path, check.cf_text, result, 'cf_backup_file')
+                _write(module, cf_path, check.cf_text, result, "cf_backup_file")
 
     result.update(describe(plan))
     result.update(
@@ -199,11 +201,11 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
         cf_installed=plan.changed and bool(cf_path),
     )
     if module._diff:
-        result['diff'] = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
-        reasons = getattr(plan, 'reasons', ())
+        result["diff"] = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
+        reasons = getattr(plan, "reasons", ())
         if reasons:
-            result['diff'] = [dict(prepared='Listening plan:\n' + ''.join('- %s\n' % reason for reason in reasons)),
-                              result['diff']]
+            result["diff"] = [dict(prepared="Listening plan:\n" + "".join("- %s\n" % reason for reason in reasons)),
+                              result["diff"]]
     module.exit_json(**result)
 
 
@@ -217,9 +219,9 @@ def run_port_entry(module, kind: str, bindv6only: Optional[bool] = False) -> Non
     try:
         changes = port_changes(params)
     except RefusedChange as error:
-        module.fail_json(msg='%s: %s' % (params['path'], error))
+        module.fail_json(msg="%s: %s" % (params["path"], error))
     run_edit(module, lambda document: ensure_port_entry(
-        document, kind, params['name'], params['state'], changes, bindv6only, tuple(params['replaces'])),
+        document, kind, params["name"], params["state"], changes, bindv6only, tuple(params["replaces"])),
         _describe_one)
 
 
@@ -231,21 +233,21 @@ def run_setting(module) -> None:
 def run_config(module) -> None:
     """main() of sendmail_config: the whole wanted state in one edit."""
     params = module.params
-    addresses = host_addresses(module) if params['listen'] is not None else None
-    bindv6only = params['bindv6only']
+    addresses = host_addresses(module) if params["listen"] is not None else None
+    bindv6only = params["bindv6only"]
     if bindv6only is None:
         bindv6only = read_bindv6only()
-        if params['listen'] is not None:
+        if params["listen"] is not None:
             bindv6only = ipv6_for_planning(bindv6only, addresses)
-    if params['listen'] is not None and bindv6only is None:
-        module.warn('IPv6 is not available on this host (no net.ipv6.bindv6only, or no IPv6 address on any '
-                    'interface): sendmail is planned to listen on IPv4 only')
+    if params["listen"] is not None and bindv6only is None:
+        module.warn("IPv6 is not available on this host (no net.ipv6.bindv6only, or no IPv6 address on any "
+                    "interface): sendmail is planned to listen on IPv4 only")
 
     def describe(plan) -> dict:
         return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients,
                     listen_reasons=list(plan.reasons), ipv6_available=bindv6only is not None)
 
     run_edit(module, lambda document: plan_config(
-        document, params['daemons'], params['clients'], params['settings'], bindv6only, params['exclusive'],
-        params['listen'], addresses),
-        describe, params['cf_path'])
+        document, params["daemons"], params["clients"], params["settings"], bindv6only, params["exclusive"],
+        params["listen"], addresses),
+        describe, params["cf_path"])

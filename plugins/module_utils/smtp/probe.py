@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -24,12 +23,12 @@ from typing import Optional
 # for a probe that is the same as not listening.
 READY_CODE = 220
 _QUEUED = (
-    re.compile(r'queued as ([A-Za-z0-9]+)'),                  # postfix, exim ("id=" aside), many others
-    re.compile(r'^(?:[0-9.]+ )?([A-Za-z0-9]{8,20}) Message accepted'),  # sendmail
+    re.compile(r"queued as ([A-Za-z0-9]+)"),                  # postfix, exim ("id=" aside), many others
+    re.compile(r"^(?:[0-9.]+ )?([A-Za-z0-9]{8,20}) Message accepted"),  # sendmail
 )
-_EXTENSIONS = ('starttls', 'size', '8bitmime', 'auth', 'pipelining', 'smtputf8', 'dsn', 'enhancedstatuscodes')
+_EXTENSIONS = ("starttls", "size", "8bitmime", "auth", "pipelining", "smtputf8", "dsn", "enhancedstatuscodes")
 # Sockets bound to every address are probed on the loopback address of their family.
-_WILDCARDS = {'0.0.0.0': '127.0.0.1', '::': '::1', '*': '127.0.0.1'}
+_WILDCARDS = {"0.0.0.0": "127.0.0.1", "::": "::1", "*": "127.0.0.1"}
 
 
 class TargetError(ValueError):
@@ -44,20 +43,20 @@ class Target:
 
     @property
     def family(self) -> str:
-        return 'inet6' if ':' in self.address else 'inet'
+        return "inet6" if ":" in self.address else "inet"
 
     @property
     def label(self) -> str:
-        return '[%s]:%d' % (self.address, self.port) if self.family == 'inet6' else '%s:%d' % (self.address, self.port)
+        return "[%s]:%d" % (self.address, self.port) if self.family == "inet6" else "%s:%d" % (self.address, self.port)
 
 
 def _port(text, given: str) -> int:
     try:
         port = int(str(text))
     except ValueError:
-        raise TargetError('%r: the port %r is not a number' % (given, text)) from None
+        raise TargetError("%r: the port %r is not a number" % (given, text)) from None
     if not 1 <= port <= 65535:
-        raise TargetError('%r: the port %d is out of range (1-65535)' % (given, port))
+        raise TargetError("%r: the port %d is out of range (1-65535)" % (given, port))
     return port
 
 
@@ -66,33 +65,33 @@ def _address(text: str, given: str) -> str:
     if text in _WILDCARDS:
         return _WILDCARDS[text]
     try:
-        return str(ipaddress.ip_address(text.split('%', 1)[0])) + ('%' + text.split('%', 1)[1] if '%' in text else '')
+        return str(ipaddress.ip_address(text.split("%", 1)[0])) + ("%" + text.split("%", 1)[1] if "%" in text else "")
     except ValueError:
         pass
-    if re.fullmatch(r'[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?', text):
+    if re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", text):
         return text  # a host name: resolved when connecting
-    raise TargetError('%r: %r is neither an IP address nor a host name' % (given, text))
+    raise TargetError("%r: %r is neither an IP address nor a host name" % (given, text))
 
 
 def parse_target(target, default_port: int = 25) -> Target:
     """A target from ``address``, ``address:port``, ``[ipv6]:port``, a bare IPv6 address, or a socket
     dict with ``address`` and ``port`` (as the collection's socket filters return)."""
     if isinstance(target, dict):
-        if 'address' not in target:
-            raise TargetError('%r: a target given as a dict needs an address' % (target,))
-        given = '%s port %s' % (target['address'], target.get('port', default_port))
-        return Target(_address(str(target['address']).strip('[]'), given),
-                      _port(target.get('port', default_port), given), given)
+        if "address" not in target:
+            raise TargetError("%r: a target given as a dict needs an address" % (target,))
+        given = "%s port %s" % (target["address"], target.get("port", default_port))
+        return Target(_address(str(target["address"]).strip("[]"), given),
+                      _port(target.get("port", default_port), given), given)
     given = str(target).strip()
     if not given:
-        raise TargetError('an empty target')
-    bracketed = re.fullmatch(r'\[([^\]]+)\](?::([^:]*))?', given)
+        raise TargetError("an empty target")
+    bracketed = re.fullmatch(r"\[([^\]]+)\](?::([^:]*))?", given)
     if bracketed:
         port = bracketed.group(2)
         return Target(_address(bracketed.group(1), given), _port(port, given) if port is not None else default_port,
                       given)
-    if given.count(':') == 1:
-        host, port = given.split(':')
+    if given.count(":") == 1:
+        host, port = given.split(":")
         return Target(_address(host, given), _port(port, given), given)
     return Target(_address(given, given), default_port, given)  # a name, IPv4, or IPv6 without a port
 
@@ -107,83 +106,83 @@ def queue_id(reply: str) -> Optional[str]:
 
 
 def _text(reply) -> str:
-    return reply.decode('utf-8', 'replace') if isinstance(reply, bytes) else str(reply)
+    return reply.decode("utf-8", "replace") if isinstance(reply, bytes) else str(reply)
 
 
 @dataclass(frozen=True)
 class Envelope:
     """What to ask after EHLO: ``rcpt_to`` None asks nothing; ``message`` sends one (else RSET)."""
 
-    mail_from: str = ''
+    mail_from: str = ""
     rcpt_to: Optional[str] = None
     message: Optional[str] = None
 
 
 def _step(result: dict, key: str, reply) -> bool:
     code, text = reply
-    result[key + '_code'] = code
-    result[key + '_text'] = _text(text)
+    result[key + "_code"] = code
+    result[key + "_text"] = _text(text)
     return 200 <= code < 400
 
 
 def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelope(),
           source_address: Optional[str] = None) -> dict:
     """Connect, read the banner, EHLO, and optionally MAIL/RCPT and RSET or DATA; close politely."""
-    result = {'target': target.label, 'address': target.address, 'port': target.port, 'family': target.family,
-              'ok': False, 'error': None}
+    result = {"target": target.label, "address": target.address, "port": target.port, "family": target.family,
+              "ok": False, "error": None}
     started = time.monotonic()
     client = smtplib.SMTP(timeout=timeout, local_hostname=helo,
                           source_address=(source_address, 0) if source_address else None)
     try:
         code, banner = client.connect(target.address, target.port)
         banner = _text(banner)
-        result.update(banner_code=code, banner=banner, greeting_name=(banner.split() or [''])[0])
+        result.update(banner_code=code, banner=banner, greeting_name=(banner.split() or [""])[0])
         if code != READY_CODE:
-            result['error'] = 'the listener answered %d instead of 220: %s' % (code, _text(banner))
+            result["error"] = "the listener answered %d instead of 220: %s" % (code, _text(banner))
             return result
         code, reply = client.ehlo(helo)
         lines = _text(reply).splitlines()
-        result.update(ehlo_code=code, ehlo_name=(lines[0].split() or [''])[0] if lines else '')
+        result.update(ehlo_code=code, ehlo_name=(lines[0].split() or [""])[0] if lines else "")
         if code != 250:
-            result['error'] = 'EHLO was answered %d: %s' % (code, _text(reply))
+            result["error"] = "EHLO was answered %d: %s" % (code, _text(reply))
             return result
         features = client.esmtp_features
-        result['extensions'] = {name: features[name].strip() for name in sorted(features)}
+        result["extensions"] = {name: features[name].strip() for name in sorted(features)}
         result.update({name: name in features for name in _EXTENSIONS})
         if envelope.rcpt_to is not None:
             # smtplib writes an empty sender as the null reverse-path <>.
-            if not (_step(result, 'mail', client.mail(envelope.mail_from))
-                    and _step(result, 'rcpt', client.rcpt(envelope.rcpt_to))):
-                result['error'] = 'the envelope was refused: %s' % (
-                    result.get('rcpt_text') or result.get('mail_text'))
+            if not (_step(result, "mail", client.mail(envelope.mail_from))
+                    and _step(result, "rcpt", client.rcpt(envelope.rcpt_to))):
+                result["error"] = "the envelope was refused: %s" % (
+                    result.get("rcpt_text") or result.get("mail_text"))
                 return result
             if envelope.message is None:
                 client.rset()  # nothing is sent: the server forgets the envelope
             else:
-                if not _step(result, 'data', client.data(envelope.message.encode('utf-8'))):
-                    result['error'] = 'the message was refused: %s' % result['data_text']
+                if not _step(result, "data", client.data(envelope.message.encode("utf-8"))):
+                    result["error"] = "the message was refused: %s" % result["data_text"]
                     return result
-                result['queue_id'] = queue_id(result['data_text'])
-        result['ok'] = True
+                result["queue_id"] = queue_id(result["data_text"])
+        result["ok"] = True
         return result
     except (OSError, smtplib.SMTPException) as error:
-        result['error'] = _describe(error)
+        result["error"] = _describe(error)
         return result
     finally:
-        result['elapsed'] = round(time.monotonic() - started, 3)
+        result["elapsed"] = round(time.monotonic() - started, 3)
         _close(client)
 
 
 def _describe(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return 'the listener closed the connection: %s' % (error or 'no answer')
+        return "the listener closed the connection: %s" % (error or "no answer")
     if isinstance(error, socket.timeout):
-        return 'no answer within the timeout'
+        return "no answer within the timeout"
     if isinstance(error, ConnectionRefusedError):
-        return 'connection refused: nothing listens there'
+        return "connection refused: nothing listens there"
     if isinstance(error, socket.gaierror):
-        return 'the name does not resolve: %s' % error
-    return '%s: %s' % (type(error).__name__, error)
+        return "the name does not resolve: %s" % error
+    return "%s: %s" % (type(error).__name__, error)
 
 
 def _close(client) -> None:
@@ -197,16 +196,16 @@ def _close(client) -> None:
 
 def probe_message(sender: str, recipient: str, helo: str) -> str:
     """A small message that says what it is."""
-    return ('From: <%s>\r\nTo: <%s>\r\nSubject: dualstack.mta SMTP probe from %s\r\n'
-            'Auto-Submitted: auto-generated\r\n\r\nThis message tests mail delivery; it needs no answer.\r\n'
-            % (sender or 'MAILER-DAEMON', recipient, helo))
+    return ("From: <%s>\r\nTo: <%s>\r\nSubject: dualstack.mta SMTP probe from %s\r\n"
+            "Auto-Submitted: auto-generated\r\n\r\nThis message tests mail delivery; it needs no answer.\r\n"
+            % (sender or "MAILER-DAEMON", recipient, helo))
 
 
 def verdict(results: list, require: str) -> Optional[str]:
     """Why the probe fails under ``require`` (all, any, none), or None."""
-    failed = [result for result in results if not result['ok']]
-    if require == 'all' and failed:
-        return 'not every target answered: ' + '; '.join('%s: %s' % (r['target'], r['error']) for r in failed)
-    if require == 'any' and results and len(failed) == len(results):
-        return 'no target answered: ' + '; '.join('%s: %s' % (r['target'], r['error']) for r in failed)
+    failed = [result for result in results if not result["ok"]]
+    if require == "all" and failed:
+        return "not every target answered: " + "; ".join("%s: %s" % (r["target"], r["error"]) for r in failed)
+    if require == "any" and results and len(failed) == len(results):
+        return "no target answered: " + "; ".join("%s: %s" % (r["target"], r["error"]) for r in failed)
     return None

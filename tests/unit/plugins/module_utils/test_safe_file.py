@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -16,7 +15,14 @@ import pytest
 
 from ansible_collections.dualstack.mta.plugins.module_utils import _safe_file
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import (
-    FileError, decode, describe, encode, locked, read_text, replace_file, stale_temp_files,
+    FileError,
+    decode,
+    describe,
+    encode,
+    locked,
+    read_text,
+    replace_file,
+    stale_temp_files,
 )
 
 
@@ -39,54 +45,54 @@ def test_any_bytes_survive_decode_and_encode():
 
 
 def test_replace_file_writes_any_bytes_and_leaves_no_temp_file(tmp_path):
-    target = tmp_path / 'sendmail.mc'
-    target.write_bytes(b'old\n')
+    target = tmp_path / "sendmail.mc"
+    target.write_bytes(b"old\n")
     target.chmod(0o640)
-    assert replace_file(Module(), str(target), 'new \udcff\n') is None
-    assert target.read_bytes() == b'new \xff\n'
-    assert oct(target.stat().st_mode & 0o777) == '0o640'
-    assert os.listdir(tmp_path) == ['sendmail.mc']
+    assert replace_file(Module(), str(target), "new \udcff\n") is None
+    assert target.read_bytes() == b"new \xff\n"
+    assert oct(target.stat().st_mode & 0o777) == "0o640"
+    assert os.listdir(tmp_path) == ["sendmail.mc"]
 
 
 def test_a_symlink_is_followed_and_kept_and_the_backup_sits_beside_the_link(tmp_path):
-    store, etc = tmp_path / 'store', tmp_path / 'etc'
+    store, etc = tmp_path / "store", tmp_path / "etc"
     store.mkdir()
     etc.mkdir()
-    target = store / 'sendmail.mc'
-    target.write_text('old\n')
-    link = etc / 'sendmail.mc'
+    target = store / "sendmail.mc"
+    target.write_text("old\n")
+    link = etc / "sendmail.mc"
     link.symlink_to(target)
-    backup = replace_file(Module(), str(link), 'new\n', backup=True)
+    backup = replace_file(Module(), str(link), "new\n", backup=True)
     assert link.is_symlink() and os.readlink(link) == str(target)
-    assert target.read_text() == 'new\n'
-    assert os.path.dirname(backup) == str(etc) and open(backup).read() == 'old\n'
-    assert sorted(os.listdir(etc)) == sorted(['sendmail.mc', os.path.basename(backup)])
-    assert os.listdir(store) == ['sendmail.mc']
+    assert target.read_text() == "new\n"
+    assert os.path.dirname(backup) == str(etc) and open(backup).read() == "old\n"
+    assert sorted(os.listdir(etc)) == sorted(["sendmail.mc", os.path.basename(backup)])
+    assert os.listdir(store) == ["sendmail.mc"]
 
 
 def dead_pid():
     """The pid of a process that has ended."""
-    process = subprocess.Popen(['true'])
+    process = subprocess.Popen(["true"])
     process.wait()
     return process.pid
 
 
 # Names that editors, etckeeper, dpkg, ucf, rpm and people leave beside a file.
 ADMIN_NAMES = [
-    '.{0}.original', '.{0}.previous', '.{0}.tmpfile1', '.{0}.20240101', '.{0}.abcdefgh', '.{0}.abcdefgh.tmp',
-    '.{0}.abcd_123', '.{0}.swp', '.{0}.swx', '.{0}~', '{0}~', '{0}.1', '{0}.2024-01-01', '{0}.20240101',
-    '{0}.orig', '{0}.bak', '{0}.old', '{0}.dpkg-old', '{0}.dpkg-dist', '{0}.dpkg-new', '{0}.ucf-old',
-    '{0}.ucf-dist', '{0}.rpmnew', '{0}.rpmsave', '{0}.tmp', '#{0}#', '.#{0}', '.{0}.4242.k2j3h4g5',
-    '.{0}.4242.k2j3h4g5.tmp', '.{0}.4242.k2j3h4g5.dualstack.tmp~', '.{0}.4242.k2j3h4g5.dualstack.tmp.bak',
-    '{0}.4242.k2j3h4g5.dualstack.tmp', '.{0}.4242.K2J3H4G5.dualstack.tmp', '.{0}.4242.k2j3h4g.dualstack.tmp',
-    '.{0}.4242.k2j3h4g5x.dualstack.tmp', '.{0}.0.k2j3h4g5.dualstack.tmp', '.{0}.04242.k2j3h4g5.dualstack.tmp',
-    '.{0}.12345678.k2j3h4g5.dualstack.tmp', '.{0}.x.k2j3h4g5.dualstack.tmp', '.{0}..k2j3h4g5.dualstack.tmp',
-    '.{0}.4242.k2j3-4g5.dualstack.tmp', '.{0}.4242.k2j3h4g5.dualstack.tmp.4242.k2j3h4g5.dualstack.tmp',
-    '.other.cf.4242.k2j3h4g5.dualstack.tmp', '.{0}x.4242.k2j3h4g5.dualstack.tmp',
+    ".{0}.original", ".{0}.previous", ".{0}.tmpfile1", ".{0}.20240101", ".{0}.abcdefgh", ".{0}.abcdefgh.tmp",
+    ".{0}.abcd_123", ".{0}.swp", ".{0}.swx", ".{0}~", "{0}~", "{0}.1", "{0}.2024-01-01", "{0}.20240101",
+    "{0}.orig", "{0}.bak", "{0}.old", "{0}.dpkg-old", "{0}.dpkg-dist", "{0}.dpkg-new", "{0}.ucf-old",
+    "{0}.ucf-dist", "{0}.rpmnew", "{0}.rpmsave", "{0}.tmp", "#{0}#", ".#{0}", ".{0}.4242.k2j3h4g5",
+    ".{0}.4242.k2j3h4g5.tmp", ".{0}.4242.k2j3h4g5.dualstack.tmp~", ".{0}.4242.k2j3h4g5.dualstack.tmp.bak",
+    "{0}.4242.k2j3h4g5.dualstack.tmp", ".{0}.4242.K2J3H4G5.dualstack.tmp", ".{0}.4242.k2j3h4g.dualstack.tmp",
+    ".{0}.4242.k2j3h4g5x.dualstack.tmp", ".{0}.0.k2j3h4g5.dualstack.tmp", ".{0}.04242.k2j3h4g5.dualstack.tmp",
+    ".{0}.12345678.k2j3h4g5.dualstack.tmp", ".{0}.x.k2j3h4g5.dualstack.tmp", ".{0}..k2j3h4g5.dualstack.tmp",
+    ".{0}.4242.k2j3-4g5.dualstack.tmp", ".{0}.4242.k2j3h4g5.dualstack.tmp.4242.k2j3h4g5.dualstack.tmp",
+    ".other.cf.4242.k2j3h4g5.dualstack.tmp", ".{0}x.4242.k2j3h4g5.dualstack.tmp",
 ]
 
 
-@pytest.mark.parametrize('name', ['main.cf', 'sendmail.mc', 'submit.mc', 'sendmail.cf'])
+@pytest.mark.parametrize("name", ["main.cf", "sendmail.mc", "submit.mc", "sendmail.cf"])
 def test_the_names_of_our_own_temp_files_match(tmp_path, name):
     pattern = _safe_file._stale_name(name)
     made = 0
@@ -98,122 +104,122 @@ def test_the_names_of_our_own_temp_files_match(tmp_path, name):
         os.unlink(temp)
         made += 1
     for pid in (1, 4242, 4194303):
-        assert pattern.fullmatch('.%s.%d.k2j3_4g5.dualstack.tmp' % (name, pid))
+        assert pattern.fullmatch(".%s.%d.k2j3_4g5.dualstack.tmp" % (name, pid))
 
 
-@pytest.mark.parametrize('template', ADMIN_NAMES)
-@pytest.mark.parametrize('name', ['main.cf', 'sendmail.mc'])
+@pytest.mark.parametrize("template", ADMIN_NAMES)
+@pytest.mark.parametrize("name", ["main.cf", "sendmail.mc"])
 def test_names_an_admin_or_a_package_tool_leaves_never_match(name, template):
     assert not _safe_file._stale_name(name).fullmatch(template.format(name))
 
 
 def test_only_our_temp_files_of_dead_writers_are_removed(tmp_path):
-    target = tmp_path / 'main.cf'
-    target.write_text('old\n')
+    target = tmp_path / "main.cf"
+    target.write_text("old\n")
     dead = dead_pid()
-    ours = ['.main.cf.%d.k2j3h4g5.dualstack.tmp' % dead, '.main.cf.%d.abcd_123.dualstack.tmp' % dead]
-    running = ['.main.cf.%d.k2j3h4g5.dualstack.tmp' % os.getpid(), '.main.cf.1.k2j3h4g5.dualstack.tmp']
-    others = [template.format('main.cf') for template in ADMIN_NAMES]
+    ours = [".main.cf.%d.k2j3h4g5.dualstack.tmp" % dead, ".main.cf.%d.abcd_123.dualstack.tmp" % dead]
+    running = [".main.cf.%d.k2j3h4g5.dualstack.tmp" % os.getpid(), ".main.cf.1.k2j3h4g5.dualstack.tmp"]
+    others = [template.format("main.cf") for template in ADMIN_NAMES]
     for name in ours + running + others:
-        (tmp_path / name).write_text('partial')
-    (tmp_path / ('.main.cf.%d.linklink.dualstack.tmp' % dead)).symlink_to(target)
-    (tmp_path / ('.main.cf.%d.dirdir_1.dualstack.tmp' % dead)).mkdir()
+        (tmp_path / name).write_text("partial")
+    (tmp_path / (".main.cf.%d.linklink.dualstack.tmp" % dead)).symlink_to(target)
+    (tmp_path / (".main.cf.%d.dirdir_1.dualstack.tmp" % dead)).mkdir()
     kept = sorted(set(os.listdir(tmp_path)) - set(ours))
     before = {name: (tmp_path / name).lstat() for name in kept}
-    assert sorted(os.path.basename(p) for p in stale_temp_files(str(tmp_path), 'main.cf')) == sorted(ours)
-    replace_file(Module(), str(target), 'new\n')
+    assert sorted(os.path.basename(p) for p in stale_temp_files(str(tmp_path), "main.cf")) == sorted(ours)
+    replace_file(Module(), str(target), "new\n")
     assert sorted(os.listdir(tmp_path)) == kept
     for name in kept:
-        if name != 'main.cf':
+        if name != "main.cf":
             after = (tmp_path / name).lstat()
             assert (after.st_ino, after.st_mtime_ns, after.st_size) == \
                 (before[name].st_ino, before[name].st_mtime_ns, before[name].st_size), name
 
 
 def test_a_backup_never_replaces_a_file_of_the_same_name(tmp_path, monkeypatch):
-    target = tmp_path / 'sendmail.mc'
-    target.write_text('old\n')
-    monkeypatch.setattr(_safe_file.time, 'strftime', lambda *args: '2024-01-01@00:00:00~')
-    taken = tmp_path / ('sendmail.mc.%d.2024-01-01@00:00:00~' % os.getpid())
-    taken.write_text('the admin\'s\n')
+    target = tmp_path / "sendmail.mc"
+    target.write_text("old\n")
+    monkeypatch.setattr(_safe_file.time, "strftime", lambda *args: "2024-01-01@00:00:00~")
+    taken = tmp_path / ("sendmail.mc.%d.2024-01-01@00:00:00~" % os.getpid())
+    taken.write_text("the admin's\n")
     with pytest.raises(FileError) as failure:
-        replace_file(Module(), str(target), 'new\n', backup=True)
-    assert 'could not make the backup %s' % taken in str(failure.value) and 'File exists' in str(failure.value)
-    assert taken.read_text() == 'the admin\'s\n' and target.read_text() == 'old\n'
-    assert sorted(os.listdir(tmp_path)) == sorted(['sendmail.mc', taken.name])
+        replace_file(Module(), str(target), "new\n", backup=True)
+    assert "could not make the backup %s" % taken in str(failure.value) and "File exists" in str(failure.value)
+    assert taken.read_text() == "the admin's\n" and target.read_text() == "old\n"
+    assert sorted(os.listdir(tmp_path)) == sorted(["sendmail.mc", taken.name])
 
 
 def test_a_temp_file_is_left_alone_while_its_writer_holds_the_lock(tmp_path):
-    target = tmp_path / 'sendmail.mc'
-    target.write_text('v1\n')
-    busy = tmp_path / ('.sendmail.mc.%d.inflight.dualstack.tmp' % dead_pid())
+    target = tmp_path / "sendmail.mc"
+    target.write_text("v1\n")
+    busy = tmp_path / (".sendmail.mc.%d.inflight.dualstack.tmp" % dead_pid())
     holder = os.open(target, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
-    busy.write_text('being written')
+    busy.write_text("being written")
     done = []
-    thread = threading.Thread(target=lambda: done.append(replace_file(Module(), str(target), 'v2\n')))
+    thread = threading.Thread(target=lambda: done.append(replace_file(Module(), str(target), "v2\n")))
     thread.start()
     time.sleep(0.3)
     assert busy.exists() and not done  # waits for the lock, touches nothing
     os.close(holder)  # the writer died without cleaning up
     thread.join(timeout=10)
-    assert done == [None] and not busy.exists() and target.read_text() == 'v2\n'
+    assert done == [None] and not busy.exists() and target.read_text() == "v2\n"
 
 
 def test_replace_file_reuses_the_callers_lock(tmp_path):
-    target = tmp_path / 'sendmail.mc'
-    target.write_text('v1\n')
+    target = tmp_path / "sendmail.mc"
+    target.write_text("v1\n")
     with locked(str(target)):
-        replace_file(Module(), str(target), 'v2\n')  # would wait forever for a second flock
-    assert target.read_text() == 'v2\n'
+        replace_file(Module(), str(target), "v2\n")  # would wait forever for a second flock
+    assert target.read_text() == "v2\n"
 
 
 def test_a_failed_rename_leaves_the_file_no_temp_file_and_no_backup(tmp_path, monkeypatch):
-    target = tmp_path / 'sendmail.mc'
-    target.write_text('old\n')
+    target = tmp_path / "sendmail.mc"
+    target.write_text("old\n")
     real_rename = os.rename
 
     def rename(src, dst):
         if dst == str(target):
-            raise PermissionError(errno.EPERM, 'Operation not permitted', dst)
+            raise PermissionError(errno.EPERM, "Operation not permitted", dst)
         return real_rename(src, dst)
 
-    monkeypatch.setattr(_safe_file.os, 'rename', rename)
+    monkeypatch.setattr(_safe_file.os, "rename", rename)
     with pytest.raises(FileError) as failure:
-        replace_file(Module(), str(target), 'new\n', backup=True)
+        replace_file(Module(), str(target), "new\n", backup=True)
     message = str(failure.value)
-    assert message.startswith('%s: could not replace the file with the new content' % target)
-    assert 'Operation not permitted' in message and 'chattr -i' in message
-    assert target.read_text() == 'old\n' and os.listdir(tmp_path) == ['sendmail.mc']
+    assert message.startswith("%s: could not replace the file with the new content" % target)
+    assert "Operation not permitted" in message and "chattr -i" in message
+    assert target.read_text() == "old\n" and os.listdir(tmp_path) == ["sendmail.mc"]
 
 
 def test_an_exception_that_is_not_an_oserror_still_names_the_file_and_the_cause(tmp_path, monkeypatch):
-    target = tmp_path / 'sendmail.mc'
-    target.write_text('old\n')
+    target = tmp_path / "sendmail.mc"
+    target.write_text("old\n")
 
     def copystat(src, dst):
         try:
-            raise OSError(errno.ENOSPC, 'No space left on device')
+            raise OSError(errno.ENOSPC, "No space left on device")
         except OSError as error:
-            raise Exception('Could not copy attributes') from error  # ansible-core's style
+            raise Exception("Could not copy attributes") from error  # ansible-core's style
 
-    monkeypatch.setattr(_safe_file.shutil, 'copystat', copystat)
+    monkeypatch.setattr(_safe_file.shutil, "copystat", copystat)
     with pytest.raises(FileError) as failure:
-        replace_file(Module(), str(target), 'new\n')
+        replace_file(Module(), str(target), "new\n")
     assert str(failure.value).startswith(str(target))
-    assert 'Could not copy attributes; No space left on device; the file system is full' in str(failure.value)
-    assert os.listdir(tmp_path) == ['sendmail.mc']
+    assert "Could not copy attributes; No space left on device; the file system is full" in str(failure.value)
+    assert os.listdir(tmp_path) == ["sendmail.mc"]
 
 
 def test_describe_names_the_errno_and_a_hint():
-    assert describe(OSError(errno.EROFS, 'Read-only file system', '/etc/mail/x')) == \
-        'Read-only file system (/etc/mail/x); the file system is mounted read-only'
+    assert describe(OSError(errno.EROFS, "Read-only file system", "/etc/mail/x")) == \
+        "Read-only file system (/etc/mail/x); the file system is mounted read-only"
 
 
 def test_lock_follows_a_file_replaced_while_waiting(tmp_path):
     """A writer renames a new file into place while we wait: we must lock the new one."""
-    target = tmp_path / 'sendmail.mc'
-    target.write_text('v1\n')
+    target = tmp_path / "sendmail.mc"
+    target.write_text("v1\n")
     holder = os.open(target, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
     seen = []
@@ -225,9 +231,9 @@ def test_lock_follows_a_file_replaced_while_waiting(tmp_path):
     thread = threading.Thread(target=waiter)
     thread.start()
     time.sleep(0.2)
-    replacement = tmp_path / 'new'
-    replacement.write_text('v2\n')
+    replacement = tmp_path / "new"
+    replacement.write_text("v2\n")
     os.rename(replacement, target)
     os.close(holder)  # releases the lock on the old inode
     thread.join(timeout=10)
-    assert seen == ['v2\n']
+    assert seen == ["v2\n"]

@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -10,16 +9,16 @@ import json
 
 import pytest
 
+from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import query_name
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import (
     argument_problem,
     blocking,
     check_address,
     host_addresses,
+    sending_addresses,
     sendmail_client_addresses,
     sendmail_helo_name,
-    sending_addresses,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import query_name
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.spf import DnsTempError
 
 TEMP = object()

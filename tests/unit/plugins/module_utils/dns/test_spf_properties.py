@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -162,7 +161,7 @@ def test_a_client_that_is_not_an_address_is_a_permerror(address: str) -> None:
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(zones(), st.ip_addresses().map(str), st.one_of(st.none(), names), st.one_of(st.none(), names))
-def test_readiness_checks_never_raise(zone: dict, address: str, sender_domain: t.Optional[str], helo: t.Optional[str]) -> None:
+def test_readiness_checks_never_raise(zone: dict, address: str, sender_domain: str | None, helo: str | None) -> None:
     result = check_address(RandomDns(zone), address, sender_domain, helo)
     assert result["ptr"]["result"] in ("pass", "fail", "temperror")
     assert result["fcrdns"]["result"] in ("pass", "fail", "temperror")

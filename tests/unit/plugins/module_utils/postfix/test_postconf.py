@@ -1,4 +1,3 @@
-# -*- coding: utf-8 -*-
 # Copyright: dualstack.mta contributors
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
@@ -13,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from ansible_collections.dualstack.mta.plugins.module_utils.postfix import postconf as postconf_module
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import (
     Change,
     Plan,
@@ -34,7 +34,6 @@ from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf imp
     with_ipv4_fallback,
     words,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.postfix import postconf as postconf_module
 
 # --- normalisation -------------------------------------------------------------------------
 
