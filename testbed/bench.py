@@ -72,7 +72,7 @@ def failures(json_output: str) -> str:
         for task in play["tasks"]:
             for result in task["hosts"].values():
                 if result.get("failed") or result.get("unreachable"):
-                    key = "%s: %s" % (task["task"]["name"], str(result.get("msg", ""))[:1500])
+                    key = "{}: {}".format(task["task"]["name"], str(result.get("msg", ""))[:1500])
                     seen[key] = seen.get(key, 0) + 1
     return "\n".join("%d host(s): %s" % (count, key) for key, count in seen.items())
 
@@ -108,17 +108,17 @@ def bench(role: str, playbook: str, hosts_var: str, workdir: Path, count: int) -
         "ansible_python_interpreter": "/usr/bin/python3"} for host in hosts}}}))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", LC_ALL="C.UTF-8")
     forks = ["--forks", str(count)]
-    converge = ["ansible-playbook", "-i", str(inventory), *forks, "-e", "%s=all" % hosts_var,
+    converge = ["ansible-playbook", "-i", str(inventory), *forks, "-e", f"{hosts_var}=all",
                 "-e", json.dumps(EXTRA_VARS.get(role, {})), playbook]
     floor = ["ansible", "all", "-i", str(inventory), *forks, "-m", "ansible.builtin.ping"]
     start_hosts(hosts)
     try:
-        first, output = run(converge, env, "%s first converge" % role)
+        first, output = run(converge, env, f"{role} first converge")
         first_calls = remote_calls(output, hosts[0])
         floors, noops, noop_calls = [], [], []
         for _run in range(NOOP_RUNS):
             floors.append(run(floor, env, "ping")[0])
-            elapsed, output = run(converge, env, "%s no-op converge" % role)
+            elapsed, output = run(converge, env, f"{role} no-op converge")
             noops.append(elapsed)
             noop_calls.append(remote_calls(output, hosts[0]))
     finally:

@@ -23,7 +23,7 @@ def sendmail_address(address: str) -> str:
         raise AnsibleFilterError(f"sendmail_address: {error}") from None
     if parsed.version == 4:
         return str(parsed)
-    return "IPv6:" + ":".join("%x" % int(group, 16) for group in parsed.exploded.split(":"))
+    return "IPv6:" + ":".join(f"{int(group, 16):x}" for group in parsed.exploded.split(":"))
 
 
 class FilterModule:

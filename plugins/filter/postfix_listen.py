@@ -19,7 +19,7 @@ def postfix_listen(intent):
     try:
         return plan_postfix_listen(intent).as_dict()
     except PostfixListenError as error:
-        raise AnsibleFilterError("postfix_listen: %s" % error) from None
+        raise AnsibleFilterError(f"postfix_listen: {error}") from None
 
 
 class FilterModule:

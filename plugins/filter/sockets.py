@@ -99,7 +99,7 @@ def smtp_targets(expected: list[str], addresses: list[str] | None = None) -> lis
             chosen = sorted(own[address.version] | {loopback})
         else:
             chosen = [address]
-        targets += ["[%s]:%s" % (item, port) if item.version == 6 else "%s:%s" % (item, port) for item in chosen]
+        targets += [f"[{item}]:{port}" if item.version == 6 else f"{item}:{port}" for item in chosen]
     return list(dict.fromkeys(targets))
 
 

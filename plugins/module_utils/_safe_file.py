@@ -48,7 +48,7 @@ import shutil
 import stat
 import tempfile
 import time
-from typing import Iterator, Optional
+from typing import Iterator
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -74,13 +74,13 @@ class FileError(Exception):
         self.path = path
         self.action = action
         self.cause = cause
-        super().__init__("%s: could not %s: %s" % (path, action, describe(cause)))
+        super().__init__(f"{path}: could not {action}: {describe(cause)}")
 
 
 def describe(cause: BaseException) -> str:
     """The cause of a failure in words: the OS error with a hint, through chained exceptions."""
     seen = []
-    error: Optional[BaseException] = cause
+    error: BaseException | None = cause
     while error is not None and len(seen) < 5:
         seen.append(error)
         error = error.__cause__ or error.__context__
@@ -91,7 +91,7 @@ def describe(cause: BaseException) -> str:
     if os_error is not None:
         text = os_error.strerror or str(os_error)
         if os_error.filename:
-            text += " (%s)" % os_error.filename
+            text += f" ({os_error.filename})"
         parts.append(text)
         hint = _HINTS.get(os_error.errno)
         if hint:
@@ -166,7 +166,7 @@ _MKSTEMP_RANDOM = "[a-z0-9_]{8}"
 
 def _stale_name(name: str) -> re.Pattern:
     """Exactly the names ``_temp_file`` gives temp files beside ``name``; group 1 is the pid."""
-    return re.compile(r"\.%s\.([1-9][0-9]{0,6})\.%s%s" % (re.escape(name), _MKSTEMP_RANDOM, re.escape(TEMP_SUFFIX)))
+    return re.compile(rf"\.{re.escape(name)}\.([1-9][0-9]{{0,6}})\.{_MKSTEMP_RANDOM}{re.escape(TEMP_SUFFIX)}")
 
 
 def _alive(pid: int) -> bool:
@@ -215,10 +215,10 @@ def _remove_stale(module, directory: str, name: str) -> None:
         except FileNotFoundError:
             pass
         except OSError as error:
-            module.warn("could not remove %s, a temp file left by an earlier run: %s" % (leftover, describe(error)))
+            module.warn(f"could not remove {leftover}, a temp file left by an earlier run: {describe(error)}")
 
 
-def _unlink_quietly(path: Optional[str]) -> None:
+def _unlink_quietly(path: str | None) -> None:
     if path:
         try:
             os.unlink(path)
@@ -262,7 +262,7 @@ def _make_backup(module, target: str, given: str, shown: str) -> str:
     except BaseException as error:
         _unlink_quietly(temp)
         if isinstance(error, Exception):
-            raise FileError(shown, "make the backup %s" % backup_path, error) from error
+            raise FileError(shown, f"make the backup {backup_path}", error) from error
         raise
     return backup_path
 
@@ -270,18 +270,18 @@ def _make_backup(module, target: str, given: str, shown: str) -> str:
 def _write(module, target: str, data: bytes, shown: str) -> None:
     directory, name = os.path.split(target)
     temp = None
-    step = "create a temp file for the new content in %s" % directory
+    step = f"create a temp file for the new content in {directory}"
     try:
         fd, temp = _temp_file(directory, name)
-        step = "write the new content to %s" % temp
+        step = f"write the new content to {temp}"
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        step = "give %s the owner, mode and context of the file" % temp
+        step = f"give {temp} the owner, mode and context of the file"
         _copy_attributes(module, target, temp)
         os.utime(temp)  # the content is new
-        step = "replace the file with the new content (rename %s)" % temp
+        step = f"replace the file with the new content (rename {temp})"
         os.rename(temp, target)
         temp = None
     except BaseException as error:
@@ -292,10 +292,10 @@ def _write(module, target: str, data: bytes, shown: str) -> None:
     try:
         _fsync_directory(directory)
     except OSError as error:
-        module.warn("%s was replaced, but syncing %s failed: %s" % (target, directory, describe(error)))
+        module.warn(f"{target} was replaced, but syncing {directory} failed: {describe(error)}")
 
 
-def replace_file(module, path: str, text: str, backup: bool = False) -> Optional[str]:
+def replace_file(module, path: str, text: str, backup: bool = False) -> str | None:
     """Replace the content of ``path`` with ``text``; returns the backup's path (with ``backup``).
 
     A symbolic link is followed: the file it points to changes, the link stays.
@@ -303,7 +303,7 @@ def replace_file(module, path: str, text: str, backup: bool = False) -> Optional
     """
     given = os.path.abspath(path)
     target = os.path.realpath(given)
-    shown = target if target == given else "%s (the target of the link %s)" % (target, given)
+    shown = target if target == given else f"{target} (the target of the link {given})"
     with contextlib.ExitStack() as stack:
         try:
             stack.enter_context(_lock_unless_held(target))

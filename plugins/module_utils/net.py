@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import ipaddress
 import re
-from typing import Optional, Union
+from typing import Union
 
 IPAddress = Union[ipaddress.IPv4Address, ipaddress.IPv6Address]
 
 # RFC 1123 labels; at most 253 characters without the optional trailing dot.
 HOST_LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-HOST_NAME = re.compile(r"(?=.{1,253}\.?\Z)%s(?:\.%s)*\.?" % (HOST_LABEL, HOST_LABEL))
+HOST_NAME = re.compile(rf"(?=.{{1,253}}\.?\Z){HOST_LABEL}(?:\.{HOST_LABEL})*\.?")
 
 # Service names the mail daemons accept for their ports.
 SERVICE_PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "submissions": 465, "lmtp": 24}
@@ -37,11 +37,11 @@ def address_text(ip: IPAddress) -> str:
     """
     mapped = getattr(ip, "ipv4_mapped", None)
     if mapped is not None:
-        return "::ffff:%x:%x" % (int(mapped) >> 16, int(mapped) & 0xffff)
+        return f"::ffff:{int(mapped) >> 16:x}:{int(mapped) & 0xffff:x}"
     return ip.compressed
 
 
-def socket_key(address: str, port: Union[int, str]) -> str:
+def socket_key(address: str, port: int | str) -> str:
     """One spelling per TCP socket, ``address port``: the compressed address, brackets and zone dropped.
 
     ss writes an IPv6 socket on :: that also takes IPv4 (IPV6_V6ONLY off) as ``*``.
@@ -57,7 +57,7 @@ def is_host_name(text: str) -> bool:
     return bool(HOST_NAME.fullmatch(text)) and not _IPV4_CHARACTERS.fullmatch(text)
 
 
-def parse_ip(text: Optional[str], sendmail_prefix: bool = True) -> Optional[IPAddress]:
+def parse_ip(text: str | None, sendmail_prefix: bool = True) -> IPAddress | None:
     """The address of an IPv4 or IPv6 literal, else None.
 
     With ``sendmail_prefix`` an IPv6 literal may be written ``IPv6:2001:db8::1``
@@ -83,10 +83,10 @@ def parse_ip(text: Optional[str], sendmail_prefix: bool = True) -> Optional[IPAd
 
 def sendmail_ipv6(address: ipaddress.IPv6Address) -> str:
     """sendmail's spelling of an IPv6 address: every group written out, after ``IPv6:``."""
-    return "IPv6:" + ":".join("%x" % int(group, 16) for group in address.exploded.split(":"))
+    return "IPv6:" + ":".join(f"{int(group, 16):x}" for group in address.exploded.split(":"))
 
 
-def port_number(text: Union[int, str, None], default: int = 25) -> Union[int, str]:
+def port_number(text: int | str | None, default: int = 25) -> int | str:
     """The number of a port given as digits or a known service name; other names stay strings."""
     if text is None or text == "":
         return default

@@ -244,9 +244,8 @@ def main() -> None:
         module.fail_json(msg=failure.msg, **failure.details)
     except Exception as error:
         module.fail_json(
-            msg="main.cf in %s: the task failed unexpectedly: %s. main.cf is unchanged unless the failure came "
-            "after the write; compare it with postconf -n and run the task again"
-            % (p["config_dir"] or "the default postfix instance", describe(error)),
+            msg="main.cf in {}: the task failed unexpectedly: {}. main.cf is unchanged unless the failure came "
+            "after the write; compare it with postconf -n and run the task again".format(p["config_dir"] or "the default postfix instance", describe(error)),
             exception=traceback.format_exc(),
         )
 

@@ -189,7 +189,7 @@ def main() -> None:
     except (Failure, Problem) as failure:
         module.fail_json(msg=str(getattr(failure, "msg", failure)), **getattr(failure, "details", {}))
     except Exception as error:
-        module.fail_json(msg="master.cf: the task failed unexpectedly: %s" % describe(error),
+        module.fail_json(msg=f"master.cf: the task failed unexpectedly: {describe(error)}",
                          exception=traceback.format_exc())
 
 

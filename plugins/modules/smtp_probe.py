@@ -205,7 +205,7 @@ def main() -> None:
     try:
         targets = [parse_target(target, params["port"]) for target in params["targets"]]
     except TargetError as error:
-        module.fail_json(msg="cannot probe %s" % error)
+        module.fail_json(msg=f"cannot probe {error}")
     if params["timeout"] <= 0:
         module.fail_json(msg="timeout must be more than 0 seconds")
     helo = params["helo"] or socket.getfqdn()

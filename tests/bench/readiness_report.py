@@ -81,19 +81,18 @@ def zones(name: str, ipv4: str, ipv6: str) -> str:
     """A shell script that makes the host's named answer for its own name and addresses."""
     import ipaddress  # noqa: PLC0415 - only here
 
-    fqdn = "%s.%s." % (name, DOMAIN)
-    soa = "$TTL 60\n@ IN SOA localhost. hostmaster.%s. 1 60 60 600 60\n@ IN NS localhost.\n" % DOMAIN
+    fqdn = f"{name}.{DOMAIN}."
+    soa = f"$TTL 60\n@ IN SOA localhost. hostmaster.{DOMAIN}. 1 60 60 600 60\n@ IN NS localhost.\n"
     files = {
         DOMAIN: soa + '@ IN TXT "v=spf1 ip4:198.51.100.0/24 ip6:2001:db8:25::/64 -all"\n'
-                      "%s IN A %s\n%s IN AAAA %s\n" % (fqdn, ipv4, fqdn, ipv6),
-        ipaddress.ip_address(ipv4).reverse_pointer: soa + "@ IN PTR %s\n" % fqdn,
-        ipaddress.ip_address(ipv6).reverse_pointer: soa + "@ IN PTR %s\n" % fqdn,
+                      f"{fqdn} IN A {ipv4}\n{fqdn} IN AAAA {ipv6}\n",
+        ipaddress.ip_address(ipv4).reverse_pointer: soa + f"@ IN PTR {fqdn}\n",
+        ipaddress.ip_address(ipv6).reverse_pointer: soa + f"@ IN PTR {fqdn}\n",
     }
     script = ["set -e", ": > /etc/bind/named.conf.local"]
     for zone, text in files.items():
-        script.append("cat > '/etc/bind/db.%s' <<'EOF'\n%sEOF" % (zone, text))
-        script.append("echo 'zone \"%s\" { type primary; file \"/etc/bind/db.%s\"; };' >> /etc/bind/named.conf.local"
-                      % (zone, zone))
+        script.append(f"cat > '/etc/bind/db.{zone}' <<'EOF'\n{text}EOF")
+        script.append(f"echo 'zone \"{zone}\" {{ type primary; file \"/etc/bind/db.{zone}\"; }};' >> /etc/bind/named.conf.local")
     script.append("systemctl restart named")
     return "\n".join(script) + "\n"
 
@@ -110,14 +109,14 @@ def addresses(name: str) -> tuple[str, str]:
 def start(names: list[str]) -> None:
     for name in names:
         sh("podman", "rm", "-f", "-t", "0", name, check=False)
-        sh("podman", "run", "-d", "--name", name, "--hostname", "%s.%s" % (name, DOMAIN), "--network", NETWORK,
+        sh("podman", "run", "-d", "--name", name, "--hostname", f"{name}.{DOMAIN}", "--network", NETWORK,
            "--systemd=always", "--cap-add", "NET_ADMIN,NET_RAW", IMAGE, "/sbin/init")
     for name in names:
         state = sh("podman", "exec", name, "timeout", "120", "systemctl", "is-system-running", "--wait", check=False).strip()
         if state not in ("running", "degraded"):
-            sys.exit("%s: systemd did not finish starting (%s). With many systemd containers on one machine the "
-                     "usual cause is fs.inotify.max_user_instances (now %s): raise it, e.g. "
-                     "sysctl -w fs.inotify.max_user_instances=1024" % (name, state or "no answer", _inotify_limit()))
+            sys.exit("{}: systemd did not finish starting ({}). With many systemd containers on one machine the "
+                     "usual cause is fs.inotify.max_user_instances (now {}): raise it, e.g. "
+                     "sysctl -w fs.inotify.max_user_instances=1024".format(name, state or "no answer", _inotify_limit()))
         sh("podman", "exec", "-i", name, "bash", stdin=zones(name, *addresses(name)))
 
 
@@ -131,7 +130,7 @@ def _tree(root: int) -> list[int]:
     for entry in os.listdir("/proc"):
         if entry.isdigit():
             try:
-                ppid = int(pathlib.Path("/proc/%s/stat" % entry).read_text().rsplit(")", 1)[1].split()[1])
+                ppid = int(pathlib.Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
             children.setdefault(ppid, []).append(int(entry))
@@ -190,7 +189,7 @@ def run_report(names: list[str], forks: int, workdir: pathlib.Path) -> dict[str,
     run["hwm"], run["pss"] = sampler.root_hwm, sampler.tree_pss
     doc = json.loads((workdir / "out" / "readiness.json").read_text())
     if len(doc["hosts"]) != len(names) or any(r["verdict"] != "ready" for r in doc["hosts"]):
-        sys.exit("not every host read as ready: %s" % json.dumps(doc["hosts"][:2], indent=1)[:3000])
+        sys.exit("not every host read as ready: {}".format(json.dumps(doc["hosts"][:2], indent=1)[:3000]))
     # The floor: one ping module on the same hosts with the same forks, the least a play can cost.
     started = time.monotonic()
     subprocess.run(["ansible", "all", "-i", str(inventory), "-f", str(forks), "-m", "ansible.builtin.ping"],
@@ -226,7 +225,7 @@ def main() -> int:
         floors[size] = statistics.median(r["floor"] for r in done)
         print("hosts=%d forks=%d: wall median %.1f s (runs %s); ping floor median %.1f s; controller CPU median %.1f s; "
               "load (1/5/15 min) before each run: %s; ansible-playbook peak RSS %d MiB; process tree peak PSS %d MiB"
-              % (size, args.forks or size, medians[size], " ".join("%.1f" % r["wall"] for r in done), floors[size],
+              % (size, args.forks or size, medians[size], " ".join("{:.1f}".format(r["wall"]) for r in done), floors[size],
                  statistics.median(r["cpu"] for r in done), " | ".join(r["load"] for r in done),
                  max(r["hwm"] for r in done) // 1024, max(r["pss"] for r in done) // 1024))
     if 1 in medians and max(medians) != 1:

@@ -92,10 +92,10 @@ SKIPPED = {("submit.mc", "daemon-v6")}
 
 
 def _case_id(path):
-    return "%s/%s" % (path.parent.name, path.name)
+    return f"{path.parent.name}/{path.name}"
 
 
-MC_CASES = [pytest.param(path, task, id="%s:%s" % (_case_id(path), task))
+MC_CASES = [pytest.param(path, task, id=f"{_case_id(path)}:{task}")
             for path in MC_FILES for task in MC_TASKS if (path.name, task) not in SKIPPED]
 
 
@@ -131,8 +131,8 @@ QUEUE_DIRS = ("mqueue", "clientmqueue", "mqueue-client")
 
 def in_sendmail_ns(netns, layer, command):
     script = ('mount --make-rprivate / && mount -t overlay overlay -o lowerdir="$0":/usr/share /usr/share '
-              '&& mount -t tmpfs tmpfs /var/spool && mkdir -p %s '
-              '&& hostname %s && exec "$@"' % (" ".join("/var/spool/" + d for d in QUEUE_DIRS), HOSTNAME))
+              '&& mount -t tmpfs tmpfs /var/spool && mkdir -p {} '
+              '&& hostname {} && exec "$@"'.format(" ".join("/var/spool/" + d for d in QUEUE_DIRS), HOSTNAME))
     return ["ip", "netns", "exec", netns, "unshare", "--uts", "--mount", "--", "sh", "-c", script, str(layer)] + list(
         command)
 
@@ -179,7 +179,7 @@ def build(wrap, mc):
     if re.search(r"^[ \t]*include\([^)\n]*cf\.m4", text, re.MULTILINE):
         command = [M4, str(mc)]
     else:  # FreeBSD's Makefile
-        command = [M4, "-D_CF_DIR_=%s/" % CF_DIR, str(CF_DIR / "m4" / "cf.m4"), str(mc)]
+        command = [M4, f"-D_CF_DIR_={CF_DIR}/", str(CF_DIR / "m4" / "cf.m4"), str(mc)]
     done = run(wrap(command), cwd=str(mc.parent))
     messages = re.sub(r":[0-9]+:", ":LINE:", done.stderr.replace(str(mc), "FILE"))
     return done.returncode, done.stdout, sorted(set(messages.splitlines()) - {""})
@@ -214,9 +214,9 @@ def test_sendmail_module_on_real_file(netns, macro_layer, tmp_path, source, task
     mc = place_mc(source, tmp_path)
     original = mc.read_text()
     rc, original_cf, original_m4 = build(wrap, mc)
-    assert rc == 0, "the corpus file itself does not build: %s" % original_m4
+    assert rc == 0, f"the corpus file itself does not build: {original_m4}"
     rc, original_bc = bc(wrap, original_cf, tmp_path, "original.cf")
-    assert rc == 0, "the corpus file itself fails sendmail -bC: %s" % original_bc
+    assert rc == 0, f"the corpus file itself fails sendmail -bC: {original_bc}"
 
     first = run_module(wrap, tmp_path, module, path=str(mc), **args)
     expected_refusal = EXPECTED_REFUSALS.get((source.name, task))
@@ -231,7 +231,7 @@ def test_sendmail_module_on_real_file(netns, macro_layer, tmp_path, source, task
 
     after = mc.read_text()
     stray = [line for line in changed_lines(original, after) if touches not in line]
-    assert stray == [], "lines the task does not concern changed:\n%s" % "\n".join(stray)
+    assert stray == [], "lines the task does not concern changed:\n{}".format("\n".join(stray))
 
     rc, cf_text, m4_messages = build(wrap, mc)
     assert rc == 0 and set(m4_messages) <= set(original_m4), m4_messages
@@ -263,7 +263,7 @@ def postfix_root():
         done = run(["apt-get", "download", "postfix"], cwd=str(download))
         debs = sorted(download.glob("postfix_*.deb"))
         if not debs:
-            pytest.skip("postfix could not be downloaded: %s" % done.stderr.strip())
+            pytest.skip(f"postfix could not be downloaded: {done.stderr.strip()}")
         shutil.rmtree(root, ignore_errors=True)
         subprocess.run(["dpkg", "-x", str(debs[-1]), str(root)], check=True, timeout=120)
     return root
@@ -298,7 +298,7 @@ def in_postfix_ns(netns, layers, command):
               '&& mount -t overlay overlay -o lowerdir="$1":"$2":/usr /usr '
               '&& mount -t overlay overlay -o lowerdir="$3":/etc /etc '
               '&& mount --bind "$4" /var/spool && mount --bind "$5" /var/lib '
-              '&& hostname %s && shift 5 && exec "$@"' % HOSTNAME)
+              f'&& hostname {HOSTNAME} && shift 5 && exec "$@"')
     return (["ip", "netns", "exec", netns, "unshare", "--uts", "--mount", "--", "sh", "-c", script, "sh",
              str(layers["usr"]), str(layers["root_usr"]), str(layers["etc"]), str(layers["spool"]),
              str(layers["var_lib"])] + list(command))
@@ -316,7 +316,7 @@ EXPECTED_NEW_MESSAGES = {
                                    "extra_networks=198.51.100.0/24"},
 }
 
-POSTFIX_CASES = [pytest.param(path, task, id="%s:%s" % (_case_id(path), task))
+POSTFIX_CASES = [pytest.param(path, task, id=f"{_case_id(path)}:{task}")
                  for path in MAIN_CF_FILES for task in POSTCONF_TASKS]
 
 
@@ -334,7 +334,7 @@ def test_postconf_on_real_main_cf(netns, postfix_layers, tmp_path, source, task)
     shutil.copyfile(postfix_layers["root_usr"] / "share" / "postfix" / "master.cf.dist", config / "master.cf")
     original = (config / "main.cf").read_text()
     check = run(wrap(["postfix", "-c", str(config), "check"]))
-    assert check.returncode == 0, "the corpus file itself fails postfix check: %s" % check.stderr
+    assert check.returncode == 0, f"the corpus file itself fails postfix check: {check.stderr}"
     original_messages = _messages(check.stderr, config)
 
     first = run_module(wrap, tmp_path, "postconf", config_dir=str(config), **args)
@@ -345,7 +345,7 @@ def test_postconf_on_real_main_cf(netns, postfix_layers, tmp_path, source, task)
         return
     assert not first.get("failed"), first.get("msg", first)
     wanted = args.get("parameters") or {args["name"]: args["value"]}
-    already = all(re.search(r"^%s[ \t]*=[ \t]*%s[ \t]*$" % (re.escape(name), re.escape(value)), original, re.MULTILINE)
+    already = all(re.search(rf"^{re.escape(name)}[ \t]*=[ \t]*{re.escape(value)}[ \t]*$", original, re.MULTILINE)
                   for name, value in wanted.items())
     assert first["changed"] is not already, first
     second = run_module(wrap, tmp_path, "postconf", config_dir=str(config), **args)
@@ -360,7 +360,7 @@ def test_postconf_on_real_main_cf(netns, postfix_layers, tmp_path, source, task)
             continue
         if body.split("=", 1)[0].strip() not in touches:
             stray.append(line)
-    assert stray == [], "lines the task does not concern changed:\n%s" % "\n".join(stray)
+    assert stray == [], "lines the task does not concern changed:\n{}".format("\n".join(stray))
     unchanged_names = _parameter_names(original) - set(touches)
     assert {name: _value(after, name) for name in unchanged_names} == \
         {name: _value(original, name) for name in unchanged_names}
@@ -383,7 +383,7 @@ def _value(text, name):
     values = []
     lines = text.splitlines()
     for index, line in enumerate(lines):
-        if re.match(r"%s[ \t]*=" % re.escape(name), line):
+        if re.match(rf"{re.escape(name)}[ \t]*=", line):
             value = [line]
             for following in lines[index + 1:]:
                 if following[:1] in (" ", "\t") and following.strip() and not following.lstrip().startswith("#"):

@@ -60,7 +60,7 @@ def wait_for(predicate, timeout, what):
         if value:
             return value
         time.sleep(0.1)
-    pytest.fail("timed out after %ss waiting for %s" % (timeout, what()))
+    pytest.fail(f"timed out after {timeout}s waiting for {what()}")
 
 
 @contextlib.contextmanager
@@ -104,7 +104,7 @@ def netns():
 def in_netns(netns, command):
     """``command`` inside the namespace, with its own FQDN host name."""
     return (["ip", "netns", "exec", netns, "unshare", "--uts", "--", "sh", "-c",
-             'hostname %s && exec "$@"' % HOSTNAME, "sh"] + list(command))
+             f'hostname {HOSTNAME} && exec "$@"', "sh"] + list(command))
 
 
 def run_module(netns, module, check=False, diff=False, **args):
@@ -147,7 +147,7 @@ def sendmail_running(netns, cf, workdir, log=subprocess.DEVNULL):
     queue = workdir / "queue"
     queue.mkdir(mode=0o700, exist_ok=True)
     command = in_netns(netns, [SENDMAIL, "-bD", "-C", str(cf), "-O", "PidFile=%s" % (workdir / "pid"),
-                               "-O", "QueueDirectory=%s" % queue, "-O", "HostStatusDirectory="])
+                               "-O", f"QueueDirectory={queue}", "-O", "HostStatusDirectory="])
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:
         yield process
@@ -229,7 +229,7 @@ def postfix_root():
     ``pristine``."""
     done = subprocess.run([str(POSTFIX_ROOT_BUILDER)], capture_output=True, text=True, timeout=900, check=False)
     if done.returncode != 0:
-        pytest.skip("no postfix root file system: %s" % done.stderr.strip()[-300:])
+        pytest.skip(f"no postfix root file system: {done.stderr.strip()[-300:]}")
     lower = done.stdout.strip().splitlines()[-1]
     work = Path(tempfile.mkdtemp(prefix="dsmta-postfix-"))
     merged = work / "root"
@@ -238,7 +238,7 @@ def postfix_root():
     mounted = []
     try:
         _sh("mount", "-t", "overlay", "overlay", "-o",
-            "lowerdir=%s,upperdir=%s,workdir=%s" % (lower, work / "upper", work / "work"), str(merged))
+            "lowerdir={},upperdir={},workdir={}".format(lower, work / "upper", work / "work"), str(merged))
         mounted.append(merged)
         _sh("mount", "-t", "proc", "proc", str(merged / "proc"))
         mounted.append(merged / "proc")
@@ -257,7 +257,7 @@ def run_postconf(root, netns=None, check=False, diff=False, timeout=120, _module
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", LC_ALL="C.UTF-8")
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(REPO / ".cache" / "collections"))
     command = ([] if netns is None else ["ip", "netns", "exec", netns]) + [
-        ANSIBLE, "all", "-i", "%s," % root, "-c", "community.general.chroot",
+        ANSIBLE, "all", "-i", f"{root},", "-c", "community.general.chroot",
         "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", _module, "-a", json.dumps(args)]
     if check:
         command.append("--check")

@@ -51,11 +51,11 @@ def probe_script():
 def run_probe(tmp_path, name, python_present):
     distro_id, id_like, version_id, _expected = OS_RELEASE[name]
     release = tmp_path / ("os-release-" + name)
-    release.write_text('ID="%s"\n%sVERSION_ID="%s"\n' % (
-        distro_id, 'ID_LIKE="%s"\n' % id_like if id_like else "", version_id), encoding="utf-8")
+    release.write_text('ID="{}"\n{}VERSION_ID="{}"\n'.format(
+        distro_id, f'ID_LIKE="{id_like}"\n' if id_like else "", version_id), encoding="utf-8")
     # /dev/null is not executable: mounted over python3.11 it makes the interpreter "absent".
-    hide = "" if python_present else "mount --bind /dev/null %s && " % PYTHON311
-    script = "mount --bind %s /etc/os-release && %s%s" % (release, hide, probe_script())
+    hide = "" if python_present else f"mount --bind /dev/null {PYTHON311} && "
+    script = f"mount --bind {release} /etc/os-release && {hide}{probe_script()}"
     result = subprocess.run(["unshare", "--mount", "--propagation", "private", "sh", "-c", script],
                             capture_output=True, text=True, timeout=30, check=False)
     assert result.returncode == 0, result.stderr

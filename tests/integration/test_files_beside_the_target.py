@@ -113,14 +113,14 @@ def place_kept(directory, files):
     for target in files:
         for template in KEPT:
             name = template.format(target)
-            (directory / name).write_text("%s: an admin's copy\n" % name)
+            (directory / name).write_text(f"{name}: an admin's copy\n")
             kept.append(name)
         live = ".%s.%d.abcd1234.dualstack.tmp" % (target, os.getpid())  # our form, but its writer runs
         (directory / live).write_text("being written\n")
         # Our form with a dead pid, but a link: only a regular file can be our temp file.
         link = ".%s.%d.symlink1.dualstack.tmp" % (target, dead)
         os.symlink(target + ".orig", directory / link)
-        emacs_lock = ".#%s" % target  # a dangling link
+        emacs_lock = f".#{target}"  # a dangling link
         os.symlink("root@mx.example.test.4242:1704067200", directory / emacs_lock)
         kept += [live, link, emacs_lock]
     for name in kept:
@@ -156,7 +156,7 @@ def run_playbook(case, directory, host, command_prefix, connection, interpreter,
     playbook.write_text(json.dumps([dict(hosts="all", gather_facts=False, tasks=tasks)]))
     env = dict(os.environ, ANSIBLE_STDOUT_CALLBACK="json", ANSIBLE_LOAD_CALLBACK_PLUGINS="1", LC_ALL="C.UTF-8")
     env.setdefault("ANSIBLE_COLLECTIONS_PATH", str(COLLECTIONS))
-    command = command_prefix + [str(Path(ANSIBLE).with_name("ansible-playbook")), "-i", "%s," % host,
+    command = command_prefix + [str(Path(ANSIBLE).with_name("ansible-playbook")), "-i", f"{host},",
                                 "-c", connection, "-e", "ansible_python_interpreter=" + interpreter, str(playbook)]
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=600, check=False)
     try:

@@ -28,7 +28,7 @@ BIN = Path(sys.executable).parent
 def run(*args, cwd=None, env=None):
     done = subprocess.run([str(arg) for arg in args], cwd=cwd, env=env, capture_output=True, text=True,
                           timeout=300, check=False)
-    assert done.returncode == 0, "%s\n%s\n%s" % (" ".join(map(str, args)), done.stdout, done.stderr)
+    assert done.returncode == 0, "{}\n{}\n{}".format(" ".join(map(str, args)), done.stdout, done.stderr)
     return done.stdout
 
 
@@ -41,7 +41,7 @@ def pack_installed_collection(source: Path, target: Path) -> Path:
     files_json = json.dumps(files).encode()
     manifest["file_manifest_file"]["chksum_sha256"] = hashlib.sha256(files_json).hexdigest()
     info = manifest["collection_info"]
-    artifact = target / ("%s-%s-%s.tar.gz" % (info["namespace"], info["name"], info["version"]))
+    artifact = target / ("{}-{}-{}.tar.gz".format(info["namespace"], info["name"], info["version"]))
     with tarfile.open(artifact, "w:gz") as tar:
         for name, data in (("MANIFEST.json", json.dumps(manifest).encode()), ("FILES.json", files_json)):
             member = tarfile.TarInfo(name)

@@ -71,9 +71,9 @@ def apply(document, plan, bindv6only):
 
 def build(text, workdir):
     """sendmail.cf from the .mc the way its system builds it: cf.m4 first where the file lacks it."""
-    text = re.sub(r"include\(`[^']*/cf\.m4'\)", "include(`%s')" % CF_M4, text)
+    text = re.sub(r"include\(`[^']*/cf\.m4'\)", f"include(`{CF_M4}')", text)
     if str(CF_M4) not in text:
-        text = "include(`%s')dnl\n" % CF_M4 + text
+        text = f"include(`{CF_M4}')dnl\n" + text
     mc = workdir / "sendmail.mc"
     mc.write_text(text)
     done = subprocess.run([M4, str(mc)], cwd=str(workdir), capture_output=True, text=True, timeout=60,
@@ -88,9 +88,9 @@ def ss_form(entry, bindv6only):
     address, port = entry["address"], entry["port"]
     if entry["family"] == "inet6":
         if address == "::" and not bindv6only:
-            return "*:%s" % port
-        return "[%s]:%s" % (address, port)
-    return "%s:%s" % (address, port)
+            return f"*:{port}"
+        return f"[{address}]:{port}"
+    return f"{address}:{port}"
 
 
 def intended(addresses):
@@ -124,7 +124,7 @@ def test_planned_layout_answers_on_exactly_the_intended_addresses(netns, path, i
     expected = sorted(ss_form(entry, bindv6only) for entry in plan.sockets)
     with open(tmp_path / "log", "w+") as log, sendmail_running(name, cf, tmp_path, log):
         wait_for(lambda: listening(name) == expected, 20,
-                 lambda: "sockets %s, not %s: %s\n%s" % (listening(name), expected, plan.reasons, log.read()))
+                 lambda: f"sockets {listening(name)}, not {expected}: {plan.reasons}\n{log.read()}")
         ports = {}
         for item in INTENTS[intent]:
             for port in item["ports"]:
@@ -134,7 +134,7 @@ def test_planned_layout_answers_on_exactly_the_intended_addresses(netns, path, i
             for host in EVERY:
                 answer = banner(name, host, port)
                 if host in hosts:
-                    assert answer.startswith("220 %s" % HOSTNAME), (host, port, answer)
+                    assert answer.startswith(f"220 {HOSTNAME}"), (host, port, answer)
                 else:
                     assert answer == "refused", (host, port, answer)
 
@@ -149,6 +149,6 @@ def test_sendmail_daemon_on_a_file_without_daemons_keeps_ipv4_listening(netns, t
     cf = build(plan.after, tmp_path)
     expected = ["0.0.0.0:25", "0.0.0.0:587", "[::1]:25"]
     with sendmail_running(name, cf, tmp_path):
-        wait_for(lambda: listening(name) == expected, 20, lambda: "sockets %s, not %s" % (listening(name), expected))
+        wait_for(lambda: listening(name) == expected, 20, lambda: f"sockets {listening(name)}, not {expected}")
         for host in ("127.0.0.1", IPV4, "::1"):
-            assert banner(name, host, 25).startswith("220 %s" % HOSTNAME), host
+            assert banner(name, host, 25).startswith(f"220 {HOSTNAME}"), host

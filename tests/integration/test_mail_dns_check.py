@@ -62,8 +62,7 @@ REVERSE_ZONES = ("100.51.198.in-addr.arpa", "0.0.0.0.5.2.0.0.8.b.d.0.1.0.0.2.ip6
 
 
 def zone_file(origin: str, records: str) -> str:
-    return "$TTL 300\n$ORIGIN %s.\n@ SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 300\n@ NS ns.example.test.\n%s" % (
-        origin, records)
+    return f"$TTL 300\n$ORIGIN {origin}.\n@ SOA ns.example.test. hostmaster.example.test. 1 3600 600 86400 300\n@ NS ns.example.test.\n{records}"
 
 
 def free_port() -> int:
@@ -104,14 +103,14 @@ def named(tmp_path_factory: pytest.TempPathFactory):
     (root / "example.test.zone").write_text(FORWARD)
     for origin in REVERSE_ZONES:
         records = "".join(
-            "%s. PTR %s.example.test.\n" % (ipaddress.ip_address(a).reverse_pointer, name)
+            f"{ipaddress.ip_address(a).reverse_pointer}. PTR {name}.example.test.\n"
             for a, name in PTRS.items() if ipaddress.ip_address(a).reverse_pointer.endswith(origin))
         (root / (origin + ".zone")).write_text(zone_file(origin, records))
     # An empty root zone answers NXDOMAIN for single-label names such as a HELO of OEMCOMPUTER,
     # as the real DNS does, instead of refusing them.
     (root / "root.zone").write_text("$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 127.0.0.1\n")
     zones = 'zone "." { type primary; file "root.zone"; };\n'
-    zones += "".join('zone "%s" { type primary; file "%s.zone"; };\n' % (z, z) for z in ("example.test",) + REVERSE_ZONES)
+    zones += "".join(f'zone "{z}" {{ type primary; file "{z}.zone"; }};\n' for z in ("example.test",) + REVERSE_ZONES)
     (root / "named.conf").write_text("""options {
   directory "%(root)s";
   pid-file "%(root)s/named.pid";
@@ -189,7 +188,7 @@ def test_good_addresses_pass(named: int, check_mode: bool) -> None:
     assert result["changed"] is False and result["ready"] is True, result
     for address, entry in by_address(result).items():
         assert entry["passed"] and entry["failed"] == [] and entry["reasons"] == []
-        assert entry["ptr"] == {"result": "pass", "names": ["mail.example.test"], "reason": "%s has PTR mail.example.test" % address}
+        assert entry["ptr"] == {"result": "pass", "names": ["mail.example.test"], "reason": f"{address} has PTR mail.example.test"}
         assert entry["fcrdns"]["names"] == ["mail.example.test"]
         assert entry["spf"]["result"] == "pass"
         assert entry["helo"]["result"] == "pass"
@@ -203,7 +202,7 @@ def test_missing_and_unconfirmed_ptr(named: int) -> None:
                                        "reason": "liar.example.test resolves to 198.51.100.99, not 198.51.100.26"}
     assert result[LIAR6]["fcrdns"]["reason"] == "liar.example.test has no AAAA record"
     for address in (NOPTR4, NOPTR6):
-        assert result[address]["ptr"] == {"result": "fail", "names": [], "reason": "%s has no PTR record" % address}
+        assert result[address]["ptr"] == {"result": "fail", "names": [], "reason": f"{address} has no PTR record"}
         assert result[address]["fcrdns"]["result"] == "fail"
     for entry in result.values():
         assert entry["spf"]["result"] == "pass"  # SPF is fine; reverse DNS is what is missing

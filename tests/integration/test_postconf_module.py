@@ -192,7 +192,7 @@ def test_a_read_only_mount_fails_naming_main_cf(root, etc, mounts):
 def test_an_immutable_main_cf_fails_naming_the_file_and_the_fix(root, etc):
     main_cf = etc / "main.cf"
     if sh("chattr", "+i", str(main_cf), check=False).returncode != 0:
-        pytest.skip("chattr +i is not supported on the file system under %s" % etc)
+        pytest.skip(f"chattr +i is not supported on the file system under {etc}")
     try:
         before, files = main_cf.read_bytes(), listing(etc)
         result = run_postconf(root, name="inet_protocols", value="ipv4")
@@ -212,7 +212,7 @@ def test_killed_runs_leave_nothing_a_good_run_does_not_clear(root, etc):
         env = dict(os.environ, ANSIBLE_COLLECTIONS_PATH=str(REPO / ".cache" / "collections"))
         value = "ipv4" if delay * 10 % 4 else "all"
         process = subprocess.Popen(
-            [ANSIBLE, "all", "-i", "%s," % root, "-c", "community.general.chroot",
+            [ANSIBLE, "all", "-i", f"{root},", "-c", "community.general.chroot",
              "-e", "ansible_python_interpreter=/usr/bin/python3", "-m", "dualstack.mta.postconf",
              "-a", json.dumps(dict(name="inet_protocols", value=value))],
             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
@@ -230,7 +230,7 @@ def test_killed_runs_leave_nothing_a_good_run_does_not_clear(root, etc):
 @pytest.fixture
 def no_ipv6():
     """A network namespace with loopback up and IPv6 switched off, as the postconf scenario does."""
-    disabled = ["net.ipv6.conf.%s.disable_ipv6=1" % key for key in ("all", "default", "lo")]
+    disabled = [f"net.ipv6.conf.{key}.disable_ipv6=1" for key in ("all", "default", "lo")]
     with network_namespace("dsmta-nov6-%d" % os.getpid(), sysctls=disabled, ipv4=False, ipv6=False) as name:
         yield name
 

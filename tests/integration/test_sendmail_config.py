@@ -61,7 +61,7 @@ def test_check_mode_shows_the_diff_a_real_run_makes_and_validates_once(netns, mc
     assert cf.stat().st_mtime_ns >= mc.stat().st_mtime_ns
     lines = cf.read_text().splitlines()
     for expected in ("O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr=::",
-                     "O ClientPortOptions=Name=OUT-v6, Family=inet6, Addr=%s" % IPV6, "O LogLevel=12"):
+                     f"O ClientPortOptions=Name=OUT-v6, Family=inet6, Addr={IPV6}", "O LogLevel=12"):
         assert expected in lines
 
     for check in (True, False):
@@ -109,7 +109,7 @@ def test_exclusive_removes_the_entries_not_listed(netns, mc):
                         daemons=[dict(name="MTA", family="inet", addr=IPV4)])
     assert result["changed"], result
     assert [(entry["name"], entry["state"]) for entry in result["daemons"]] == [("MTA", "present")]
-    assert "O DaemonPortOptions=Name=MTA, Family=inet, Port=smtp, Addr=%s" % IPV4 in build_cf(mc).read_text().splitlines()
+    assert f"O DaemonPortOptions=Name=MTA, Family=inet, Port=smtp, Addr={IPV4}" in build_cf(mc).read_text().splitlines()
 
 
 def test_cf_path_needs_a_validated_mc(netns, mc, tmp_path):
@@ -166,7 +166,7 @@ def test_a_setting_listed_twice_is_refused_even_with_other_values(netns, mc):
 def netns_without_ipv6():
     """A namespace whose kernel has IPv6 (net.ipv6.bindv6only exists) but no interface an IPv6
     address, not even ::1: net.ipv6.conf.all.disable_ipv6=1, as on hosts that turn IPv6 off."""
-    disabled = ["net.ipv6.conf.%s.disable_ipv6=1" % key for key in ("all", "default", "lo")]
+    disabled = [f"net.ipv6.conf.{key}.disable_ipv6=1" for key in ("all", "default", "lo")]
     with network_namespace("dsmta-v4-%d" % os.getpid(), sysctls=disabled, ipv6=False) as name:
         subprocess.run(["ip", "netns", "exec", name, "test", "-e", "/proc/sys/net/ipv6/bindv6only"], check=True, timeout=10)
         yield name

@@ -98,10 +98,10 @@ def test_a_symlinked_mc_stays_a_link_its_target_changes_and_the_backup_sits_besi
     result = run_module(path=str(link), backup=True, **TASK)
     assert result["changed"], result
     assert link.is_symlink() and os.readlink(link) == str(target)
-    assert "Addr=%s" % IPV6 in target.read_text() and oct(target.stat().st_mode & 0o777) == "0o640"
+    assert f"Addr={IPV6}" in target.read_text() and oct(target.stat().st_mode & 0o777) == "0o640"
     backup = Path(result["backup_file"])
     assert backup.parent == mail_dir and backup.read_bytes() == original
-    assert "O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr=%s" % IPV6 in build_cf(target).splitlines()
+    assert f"O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr={IPV6}" in build_cf(target).splitlines()
     assert sorted(os.listdir(mail_dir)) == sorted(["sendmail.mc", backup.name]) and os.listdir(store) == ["sendmail.mc"]
     assert not run_module(path=str(link), **TASK)["changed"]
 
@@ -114,7 +114,7 @@ def test_no_room_for_the_backup_fails_naming_the_file_and_leaves_no_partial_back
     fill(small_disk, len(original) // 2)
     result = run_module(path=str(mc), backup=True, **TASK)
     assert result.get("failed"), result
-    assert result["msg"].startswith("%s: could not make the backup %s." % (mc, mc)), result["msg"]
+    assert result["msg"].startswith(f"{mc}: could not make the backup {mc}."), result["msg"]
     assert "No space left on device" in result["msg"] and "file system is full" in result["msg"]
     assert mc.read_bytes() == original and sorted(os.listdir(small_disk)) == ["filler", "sendmail.mc"]
 
@@ -126,7 +126,7 @@ def test_no_room_for_the_new_file_fails_and_removes_the_backup_of_the_unchanged_
         fill(small_disk, room)  # with a backup: the backup fits, the new file does not
         result = run_module(path=str(mc), backup=backup, **TASK)
         assert result.get("failed"), result
-        assert result["msg"].startswith("%s: could not " % mc) and "No space left on device" in result["msg"]
+        assert result["msg"].startswith(f"{mc}: could not ") and "No space left on device" in result["msg"]
         assert mc.read_bytes() == original and sorted(os.listdir(small_disk)) == ["filler", "sendmail.mc"]
     (small_disk / "filler").unlink()
     assert run_module(path=str(mc), backup=True, **TASK)["changed"]
@@ -141,7 +141,7 @@ def test_a_read_only_mount_fails_naming_the_file_and_the_cause(mail_dir, mounts)
     mc = mail_dir / "sendmail.mc"
     original = mc.read_bytes()
     result = run_module(path=str(mc), backup=True, **TASK)
-    assert result.get("failed") and result["msg"].startswith("%s: could not " % mc), result
+    assert result.get("failed") and result["msg"].startswith(f"{mc}: could not "), result
     assert "Read-only file system" in result["msg"] and "mounted read-only" in result["msg"]
     assert mc.read_bytes() == original
 
@@ -149,12 +149,12 @@ def test_a_read_only_mount_fails_naming_the_file_and_the_cause(mail_dir, mounts)
 def test_an_immutable_mc_fails_naming_the_file_and_the_fix(mail_dir):
     mc = mail_dir / "sendmail.mc"
     if sh("chattr", "+i", str(mc), check=False).returncode != 0:
-        pytest.skip("chattr +i is not supported on the file system under %s" % mail_dir)
+        pytest.skip(f"chattr +i is not supported on the file system under {mail_dir}")
     try:
         original = mc.read_bytes()
         result = run_module(path=str(mc), backup=True, **TASK)
         assert result.get("failed"), result
-        assert result["msg"].startswith("%s: could not replace the file with the new content" % mc), result["msg"]
+        assert result["msg"].startswith(f"{mc}: could not replace the file with the new content"), result["msg"]
         assert "Operation not permitted" in result["msg"] and "chattr -i" in result["msg"]
         assert mc.read_bytes() == original and os.listdir(mail_dir) == ["sendmail.mc"]
     finally:
@@ -203,4 +203,4 @@ def test_killed_runs_leave_no_stray_file_after_a_good_run(mail_dir):
     result = run_module(path=str(mc), **TASK)
     assert result["changed"], result
     assert os.listdir(mail_dir) == ["sendmail.mc"]
-    assert "O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr=%s" % IPV6 in build_cf(mc).splitlines()
+    assert f"O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr={IPV6}" in build_cf(mc).splitlines()

@@ -43,7 +43,7 @@ def test_check_apply_check_apply(netns, mc):
 
     first = run_module(netns, "sendmail_daemon", check=True, diff=True, **args)
     assert first["changed"] and first["rebuild_needed"] and mc.read_bytes() == original
-    assert "Addr=%s''" % IPV6 in first["diff"]["after"]
+    assert f"Addr={IPV6}''" in first["diff"]["after"]
 
     second = run_module(netns, "sendmail_daemon", backup=True, **args)
     assert second["changed"] and second["entry"]["state"] == "present"
@@ -52,7 +52,7 @@ def test_check_apply_check_apply(netns, mc):
     third = run_module(netns, "sendmail_daemon", check=True, **args)
     fourth = run_module(netns, "sendmail_daemon", **{**args, "addr": IPV6.upper()})
     assert not third["changed"] and not fourth["changed"] and not fourth["rebuild_needed"]
-    assert "O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr=%s" % IPV6 in \
+    assert f"O DaemonPortOptions=Family=inet6, Name=MTA-v6, Port=smtp, Addr={IPV6}" in \
         build_cf(mc).read_text().splitlines()
 
 
@@ -78,7 +78,7 @@ def test_smart_host_masquerading_and_log_level_as_a_short_list(netns, mc):
 def test_client_options_pin_the_ipv6_source(netns, mc):
     result = run_module(netns, "sendmail_client", path=str(mc), name="out6", family="inet6", addr=IPV6)
     assert result["changed"]
-    assert "O ClientPortOptions=Name=out6, Family=inet6, Addr=%s" % IPV6 in build_cf(mc).read_text().splitlines()
+    assert f"O ClientPortOptions=Name=out6, Family=inet6, Addr={IPV6}" in build_cf(mc).read_text().splitlines()
 
 
 def test_cf_is_edited_directly_and_checked(netns, mc):
@@ -148,7 +148,7 @@ def test_concurrent_runs_lose_no_update(netns, mc):
         results = list(pool.map(lambda user: run_module(netns, "sendmail_mc", path=str(mc), exposed_user=user), users))
     assert all(result["changed"] for result in results)
     text = mc.read_text()
-    assert [user for user in users if "EXPOSED_USER(``%s'')dnl" % user not in text] == []
+    assert [user for user in users if f"EXPOSED_USER(``{user}'')dnl" not in text] == []
     assert not [name for name in os.listdir(mc.parent) if name.endswith(".tmp")]
 
 
@@ -158,10 +158,10 @@ def test_sendmail_listens_on_exactly_the_configured_sockets(netns, mc, start_sen
     assert run_module(netns, "sendmail_daemon", path=str(mc), name="MTA-v6", family="inet6", addr=IPV6)["changed"]
     assert run_module(netns, "sendmail_daemon", path=str(mc), name="MTA-v4", addr=IPV4)["changed"]
     start_sendmail(build_cf(mc))
-    expected = sorted(["%s:25" % IPV4, "[%s]:25" % IPV6, "127.0.0.1:587"])
-    wait_for(lambda: listening(netns) == expected, 20, lambda: "sockets %s (have %s)" % (expected, listening(netns)))
-    assert banner(netns, IPV6).startswith("220 %s" % HOSTNAME)
-    assert banner(netns, IPV4).startswith("220 %s" % HOSTNAME)
+    expected = sorted([f"{IPV4}:25", f"[{IPV6}]:25", "127.0.0.1:587"])
+    wait_for(lambda: listening(netns) == expected, 20, lambda: f"sockets {expected} (have {listening(netns)})")
+    assert banner(netns, IPV6).startswith(f"220 {HOSTNAME}")
+    assert banner(netns, IPV4).startswith(f"220 {HOSTNAME}")
 
 
 def test_one_inet6_daemon_on_any_serves_both_families(netns, mc, start_sendmail):
@@ -172,9 +172,9 @@ def test_one_inet6_daemon_on_any_serves_both_families(netns, mc, start_sendmail)
     start_sendmail(build_cf(mc))
     # ss shows a dual-stack socket (IPV6_V6ONLY off) on :: as *:25
     expected = ["*:25", "127.0.0.1:587"]
-    wait_for(lambda: listening(netns) == expected, 20, lambda: "sockets %s (have %s)" % (expected, listening(netns)))
+    wait_for(lambda: listening(netns) == expected, 20, lambda: f"sockets {expected} (have {listening(netns)})")
     for host in ("127.0.0.1", "::1", IPV4, IPV6):
-        assert banner(netns, host).startswith("220 %s" % HOSTNAME), host
+        assert banner(netns, host).startswith(f"220 {HOSTNAME}"), host
 
 
 def test_the_refused_configuration_really_fails_to_bind(netns, mc, start_sendmail):
@@ -183,7 +183,7 @@ def test_the_refused_configuration_really_fails_to_bind(netns, mc, start_sendmai
     mc.write_text(mc.read_text().replace(MTA_V4, MTA_V4 + "\n" + inet6_any))
     log = start_sendmail(build_cf(mc))[1]
     wait_for(lambda: "opendaemonsocket: daemon MTA-v6: cannot bind: Address already in use" in log.read_text(),
-             30, lambda: "the bind error in %r" % log.read_text())
+             30, lambda: f"the bind error in {log.read_text()!r}")
     sockets = listening(netns)
     assert "*:25" not in sockets and "[::]:25" not in sockets
     assert "127.0.0.1:25" in sockets

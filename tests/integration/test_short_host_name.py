@@ -44,15 +44,15 @@ def netns():
 def short_host(netns, tmp_path, command):
     """``command`` under the short host name, with a hosts file that knows it without a domain."""
     hosts = tmp_path / "hosts"
-    hosts.write_text("127.0.0.1 localhost\n127.0.1.1 %s\n::1 localhost\n" % SHORT_NAME)
-    script = ('mount --make-rprivate / && mount --bind "$0" /etc/hosts && hostname %s && exec "$@"' % SHORT_NAME)
+    hosts.write_text(f"127.0.0.1 localhost\n127.0.1.1 {SHORT_NAME}\n::1 localhost\n")
+    script = (f'mount --make-rprivate / && mount --bind "$0" /etc/hosts && hostname {SHORT_NAME} && exec "$@"')
     return ["ip", "netns", "exec", netns, "unshare", "--uts", "--mount", "--", "sh", "-c", script, str(hosts)] + list(
         command)
 
 
 def run_module(netns, tmp_path, module, prefix=(), **args):
     """Run the module file directly (as Ansible does on the host) under a short host name."""
-    args_file = tmp_path / ("args-%s.json" % time.monotonic_ns())
+    args_file = tmp_path / (f"args-{time.monotonic_ns()}.json")
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": args}))
     command = short_host(netns, tmp_path, list(prefix) + [
         sys.executable, str(REPO / "plugins" / "modules" / (module + ".py")), str(args_file)])
@@ -85,8 +85,8 @@ def test_modules_change_quickly_and_warn_once(netns, tmp_path, mc, module, args)
     assert result["changed"] and not result.get("failed"), result
     assert seconds < 20, seconds
     host_warnings = [warning for warning in result["warnings"] if SHORT_NAME in warning]
-    assert len(host_warnings) == 1 and "stand-in name %s.invalid" % SHORT_NAME in host_warnings[0]
-    assert "127.0.1.1 %s.example.com %s" % (SHORT_NAME, SHORT_NAME) in host_warnings[0]
+    assert len(host_warnings) == 1 and f"stand-in name {SHORT_NAME}.invalid" in host_warnings[0]
+    assert f"127.0.1.1 {SHORT_NAME}.example.com {SHORT_NAME}" in host_warnings[0]
 
 
 def test_real_errors_still_fail_under_a_short_name(netns, tmp_path, mc):
@@ -117,4 +117,4 @@ def test_without_a_private_namespace_the_check_waits_but_passes(netns, tmp_path,
     assert result["changed"] and not result.get("failed"), result
     assert seconds >= 59
     assert any("ran under the short name" in warning for warning in result["warnings"])
-    assert "WARNING: local host name (%s) is not qualified; see cf/README: WHO AM I?" % SHORT_NAME in result["warnings"]
+    assert f"WARNING: local host name ({SHORT_NAME}) is not qualified; see cf/README: WHO AM I?" in result["warnings"]

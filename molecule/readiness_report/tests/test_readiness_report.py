@@ -75,7 +75,7 @@ def test_the_host_without_an_ipv6_ptr_fails_dns_for_that_address_only(hosts, add
     assert by_family["ipv6"]["address"] == v6
     assert by_family["ipv6"]["failed"] == ["ptr", "fcrdns", "helo"]
     assert by_family["ipv4"]["passed"]
-    assert mx3["reasons"][0] == "PTR: %s fail: %s has no PTR record" % (v6, v6)
+    assert mx3["reasons"][0] == f"PTR: {v6} fail: {v6} has no PTR record"
     assert ipaddress.ip_address(v6).reverse_pointer in mx3["checks"]["ptr"]["fix"]
 
 
@@ -163,7 +163,7 @@ def test_the_page_in_chromium_shows_what_the_json_says(report, tmp_path):
 def test_a_screenshot_of_the_page_is_kept(tmp_path):
     shot = OUTPUT / "readiness.png"
     shot.unlink(missing_ok=True)
-    _chromium("--screenshot=%s" % shot, "--window-size=1400,1000", "--hide-scrollbars",
+    _chromium(f"--screenshot={shot}", "--window-size=1400,1000", "--hide-scrollbars",
               (OUTPUT / "run" / "readiness.html").as_uri(), cwd=tmp_path)
     assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert shot.stat().st_size > 20000

@@ -27,7 +27,7 @@ try:
     import dns.resolver
 except ImportError:
     HAS_DNSPYTHON = False
-    DNSPYTHON_IMPORT_ERROR: t.Optional[str] = traceback.format_exc()
+    DNSPYTHON_IMPORT_ERROR: str | None = traceback.format_exc()
 else:
     HAS_DNSPYTHON = True
     DNSPYTHON_IMPORT_ERROR = None
@@ -51,7 +51,7 @@ def _text(rdata: t.Any, rdtype: str) -> str:
     return rdata.to_text()
 
 
-def query_name(name: str) -> t.Optional[t.Any]:
+def query_name(name: str) -> t.Any | None:
     """The dns.name.Name for ``name`` taken literally, or None when no such name can exist.
 
     Labels are split on dots only: a backslash or a space from a HELO name or a
@@ -77,8 +77,8 @@ def query_name(name: str) -> t.Optional[t.Any]:
 class DnsPythonLookup:
     """Stub resolver: the system's (resolv.conf) or the given servers, with a cache."""
 
-    def __init__(self, servers: t.Optional[list[str]] = None, port: int = 53, timeout: float = 5.0) -> None:
-        self._setup_error: t.Optional[str] = None
+    def __init__(self, servers: list[str] | None = None, port: int = 53, timeout: float = 5.0) -> None:
+        self._setup_error: str | None = None
         try:
             self._resolver = dns.resolver.Resolver(configure=not servers)
         except dns.exception.DNSException as exc:
@@ -105,13 +105,13 @@ class DnsPythonLookup:
         except (dns.resolver.NXDOMAIN, dns.resolver.NoAnswer):
             return []
         except dns.exception.Timeout:
-            raise DnsTempError("timed out after %gs" % self._resolver.lifetime) from None
+            raise DnsTempError(f"timed out after {self._resolver.lifetime:g}s") from None
         except dns.resolver.NoNameservers as exc:
-            raise DnsTempError("no server answered: %s" % exc) from None
+            raise DnsTempError(f"no server answered: {exc}") from None
         except dns.exception.DNSException as exc:
             raise DnsTempError(str(exc) or type(exc).__name__) from None
         except (OSError, ValueError, OverflowError) as exc:  # the socket layer: unreachable server, bad port
-            raise DnsTempError("%s: %s" % (type(exc).__name__, exc)) from None
+            raise DnsTempError(f"{type(exc).__name__}: {exc}") from None
         if answer.rrset is None:
             return []
         return [_text(rdata, rdtype) for rdata in answer.rrset]
@@ -133,8 +133,8 @@ class SystemLookup:
             return self._addresses(name, _FAMILIES[rdtype])
         if rdtype == "PTR":
             return self._names(name)
-        raise DnsTempError("%s records cannot be asked through the system resolver; install dnspython "
-                           "(Debian: python3-dnspython, EL: python3-dns) on the host" % rdtype)
+        raise DnsTempError(f"{rdtype} records cannot be asked through the system resolver; install dnspython "
+                           "(Debian: python3-dnspython, EL: python3-dns) on the host")
 
     @staticmethod
     def _addresses(name: str, family: int) -> list[str]:
@@ -143,7 +143,7 @@ class SystemLookup:
         except socket.gaierror as exc:
             if exc.errno in _NO_DATA:
                 return []
-            raise DnsTempError("%s: %s" % (name, exc.strerror or exc)) from None
+            raise DnsTempError(f"{name}: {exc.strerror or exc}") from None
         except (UnicodeError, ValueError):
             return []  # a name that cannot exist has no records
         return sorted({info[4][0].split("%", 1)[0] for info in found})
@@ -157,16 +157,16 @@ class SystemLookup:
             host, aliases, _addresses = socket.gethostbyaddr(address)
         except socket.herror as exc:
             if exc.errno in (_TRY_AGAIN, _NO_RECOVERY):
-                raise DnsTempError("PTR of %s: %s" % (address, exc.strerror or exc)) from None
+                raise DnsTempError(f"PTR of {address}: {exc.strerror or exc}") from None
             return []  # HOST_NOT_FOUND, NO_DATA: no PTR
         except socket.gaierror as exc:
-            raise DnsTempError("PTR of %s: %s" % (address, exc.strerror or exc)) from None
+            raise DnsTempError(f"PTR of {address}: {exc.strerror or exc}") from None
         except OSError as exc:
-            raise DnsTempError("PTR of %s: %s" % (address, exc)) from None
+            raise DnsTempError(f"PTR of {address}: {exc}") from None
         return sorted({item.rstrip(".").lower() for item in [host] + list(aliases) if item})
 
 
-def _address_of_pointer(pointer: str) -> t.Optional[str]:
+def _address_of_pointer(pointer: str) -> str | None:
     """The address a reverse name (``...in-addr.arpa`` / ``...ip6.arpa``) stands for."""
     labels = pointer.rstrip(".").lower().split(".")
     try:
@@ -180,13 +180,13 @@ def _address_of_pointer(pointer: str) -> t.Optional[str]:
     return None
 
 
-def make_lookup(servers: t.Optional[list[str]], port: int, timeout: float) -> tuple[t.Any, str]:
+def make_lookup(servers: list[str] | None, port: int, timeout: float) -> tuple[t.Any, str]:
     """The lookup to use and the name of the resolver that answers: dnspython where it is
     installed, else the system resolver (which cannot ask given servers)."""
     if HAS_DNSPYTHON:
         return DnsPythonLookup(servers, port, timeout), DNSPYTHON
     if servers:
-        return _Refusing("asking the servers %s needs dnspython on the host" % ", ".join(servers)), DNSPYTHON
+        return _Refusing("asking the servers {} needs dnspython on the host".format(", ".join(servers))), DNSPYTHON
     return SystemLookup(), SYSTEM
 
 

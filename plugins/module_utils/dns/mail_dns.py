@@ -51,7 +51,7 @@ def sendmail_client_addresses(sendmail_cf: str) -> list[str]:
     return found
 
 
-def sendmail_helo_name(sendmail_cf: str) -> t.Optional[str]:
+def sendmail_helo_name(sendmail_cf: str) -> str | None:
     """The literal ``Dj`` (own host name, used in HELO) of sendmail.cf, if set."""
     for line in sendmail_cf.splitlines():
         if line.startswith("Dj") and len(line) > 2 and "$" not in line:
@@ -59,7 +59,7 @@ def sendmail_helo_name(sendmail_cf: str) -> t.Optional[str]:
     return None
 
 
-def bind_address(text: str) -> t.Optional[IPAddress]:
+def bind_address(text: str) -> IPAddress | None:
     """The address an MTA bind setting names ([2001:db8::1], IPv6:2001:db8::1, 192.0.2.1), or None."""
     return parse_ip(text.strip().strip("[]"))
 
@@ -78,19 +78,19 @@ def sending_addresses(host: list[str], bound: list[str]) -> list[str]:
     return list(dict.fromkeys(chosen))
 
 
-def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[str], sender_domain: t.Optional[str],
-                     resolver_port: int = 53, timeout: float = 5.0) -> t.Optional[str]:
+def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[str], sender_domain: str | None,
+                     resolver_port: int = 53, timeout: float = 5.0) -> str | None:
     """Why the arguments cannot work together, or None."""
     if not 0 < resolver_port < 65536:
         return "resolver_port: %d is not a port number (1-65535)" % resolver_port
     if not math.isfinite(timeout) or timeout <= 0:
-        return "timeout: %g must be more than 0 seconds" % timeout
+        return f"timeout: {timeout:g} must be more than 0 seconds"
     for kind, values in (("addresses", addresses), ("resolver", resolver)):
         for value in values:
             if parse_ip(value, sendmail_prefix=False) is None:
-                return "%s: %r is not an IP address" % (kind, value)
+                return f"{kind}: {value!r} is not an IP address"
     if "none" in fail_on and len(fail_on) > 1:
-        return "fail_on: 'none' cannot be combined with checks (%s)" % ", ".join(fail_on)
+        return "fail_on: 'none' cannot be combined with checks ({})".format(", ".join(fail_on))
     if "spf" in fail_on and not sender_domain:
         return "fail_on includes spf, which needs sender_domain"
     return None
@@ -112,10 +112,10 @@ def check_ptr(dns: DnsLookup, ip: IPAddress) -> Check:
     try:
         names = sorted(set(dns.lookup(ip.reverse_pointer, "PTR")))
     except DnsTempError as exc:
-        return {"result": "temperror", "names": [], "reason": "PTR lookup of %s: %s" % (ip.reverse_pointer, exc)}
+        return {"result": "temperror", "names": [], "reason": f"PTR lookup of {ip.reverse_pointer}: {exc}"}
     if not names:
-        return {"result": "fail", "names": [], "reason": "%s has no PTR record" % ip}
-    return {"result": "pass", "names": names, "reason": "%s has PTR %s" % (ip, ", ".join(names))}
+        return {"result": "fail", "names": [], "reason": f"{ip} has no PTR record"}
+    return {"result": "pass", "names": names, "reason": "{} has PTR {}".format(ip, ", ".join(names))}
 
 
 def check_fcrdns(dns: DnsLookup, ip: IPAddress, ptr: Check) -> Check:
@@ -128,27 +128,27 @@ def check_fcrdns(dns: DnsLookup, ip: IPAddress, ptr: Check) -> Check:
             addresses = _addresses(dns, name, ip.version)
         except DnsTempError as exc:
             temporary = True
-            problems.append("%s %s lookup: %s" % (name, rdtype, exc))
+            problems.append(f"{name} {rdtype} lookup: {exc}")
             continue
         if ip in addresses:
             confirmed.append(name)
         elif addresses:
-            problems.append("%s resolves to %s, not %s" % (name, ", ".join(map(str, addresses)), ip))
+            problems.append("{} resolves to {}, not {}".format(name, ", ".join(map(str, addresses)), ip))
         else:
-            problems.append("%s has no %s record" % (name, rdtype))
+            problems.append(f"{name} has no {rdtype} record")
     if confirmed:
-        return {"result": "pass", "names": confirmed, "reason": "%s resolves back to %s" % (", ".join(confirmed), ip)}
+        return {"result": "pass", "names": confirmed, "reason": "{} resolves back to {}".format(", ".join(confirmed), ip)}
     return {"result": "temperror" if temporary else "fail", "names": [], "reason": "; ".join(problems)}
 
 
-def check_spf(dns: DnsLookup, ip: IPAddress, sender_domain: t.Optional[str], helo_name: str) -> Check:
+def check_spf(dns: DnsLookup, ip: IPAddress, sender_domain: str | None, helo_name: str) -> Check:
     if not sender_domain:
         return {"result": "skipped", "domain": None, "reason": "sender_domain not given"}
     spf = check_host(dns, str(ip), sender_domain, "postmaster@" + sender_domain, helo_name)
     return {"result": spf.result, "domain": sender_domain, "reason": spf.reason}
 
 
-def check_helo(dns: DnsLookup, ip: IPAddress, helo_name: t.Optional[str], ptr: Check) -> Check:
+def check_helo(dns: DnsLookup, ip: IPAddress, helo_name: str | None, ptr: Check) -> Check:
     if not helo_name:
         return {"result": "skipped", "name": None, "reason": "no HELO name known"}
     name = helo_name.rstrip(".").lower()
@@ -156,22 +156,22 @@ def check_helo(dns: DnsLookup, ip: IPAddress, helo_name: t.Optional[str], ptr: C
     try:
         addresses = _addresses(dns, name, ip.version)
     except DnsTempError as exc:
-        return {"result": "temperror", "name": name, "reason": "%s %s lookup: %s" % (name, rdtype, exc)}
+        return {"result": "temperror", "name": name, "reason": f"{name} {rdtype} lookup: {exc}"}
     problems = []
     if not addresses:
-        problems.append("HELO name %s has no %s record" % (name, rdtype))
+        problems.append(f"HELO name {name} has no {rdtype} record")
     elif ip not in addresses:
-        problems.append("HELO name %s resolves to %s, not %s" % (name, ", ".join(map(str, addresses)), ip))
+        problems.append("HELO name {} resolves to {}, not {}".format(name, ", ".join(map(str, addresses)), ip))
     if name not in ptr["names"]:
         if ptr["result"] == "temperror" and not problems:
             return {"result": "temperror", "name": name, "reason": "cannot compare with the PTR: " + ptr["reason"]}
-        problems.append("HELO name %s is not a PTR name of %s (PTR: %s)" % (name, ip, ", ".join(ptr["names"]) or "none"))
+        problems.append("HELO name {} is not a PTR name of {} (PTR: {})".format(name, ip, ", ".join(ptr["names"]) or "none"))
     if problems:
         return {"result": "fail", "name": name, "reason": "; ".join(problems)}
-    return {"result": "pass", "name": name, "reason": "%s resolves to %s and is its PTR name" % (name, ip)}
+    return {"result": "pass", "name": name, "reason": f"{name} resolves to {ip} and is its PTR name"}
 
 
-def check_address(dns: DnsLookup, address: str, sender_domain: t.Optional[str], helo_name: t.Optional[str]) -> dict[str, t.Any]:
+def check_address(dns: DnsLookup, address: str, sender_domain: str | None, helo_name: str | None) -> dict[str, t.Any]:
     """Every check for one sending address, with an overall verdict."""
     ip = ipaddress.ip_address(address)
     ptr = check_ptr(dns, ip)
@@ -187,7 +187,7 @@ def check_address(dns: DnsLookup, address: str, sender_domain: t.Optional[str], 
     failed = [c for c in CHECKS if result[c]["result"] not in ("pass", "skipped")]
     result["failed"] = failed
     result["passed"] = not failed
-    result["reasons"] = ["%s %s: %s" % (c, result[c]["result"], result[c]["reason"]) for c in failed]
+    result["reasons"] = ["{} {}: {}".format(c, result[c]["result"], result[c]["reason"]) for c in failed]
     return result
 
 
@@ -197,5 +197,5 @@ def blocking(results: list[dict[str, t.Any]], fail_on: list[str]) -> list[str]:
     for result in results:
         reasons = [r for c, r in zip(result["failed"], result["reasons"]) if c in fail_on]
         if reasons:
-            lines.append("%s: %s" % (result["address"], "; ".join(reasons)))
+            lines.append("{}: {}".format(result["address"], "; ".join(reasons)))
     return lines

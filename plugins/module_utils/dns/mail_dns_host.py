@@ -56,12 +56,12 @@ def read_settings(module: t.Any, mta: str, want_addresses: bool, want_helo: bool
         bound += sendmail_client_addresses(sendmail_cf)
         helo_names.append(sendmail_helo_name(sendmail_cf) or "")
     elif mta == "sendmail":
-        module.fail_json(msg="mta=sendmail but %s does not exist; set mta to auto or none" % SENDMAIL_CF)
+        module.fail_json(msg=f"mta=sendmail but {SENDMAIL_CF} does not exist; set mta to auto or none")
 
     for value in bound:
         if bind_address(value) is None:
-            module.warn("The MTA binds outgoing mail to %r, which is not an IP address; the host's addresses of both "
-                        "families are checked instead. Pass addresses to check the address that name stands for." % value)
+            module.warn(f"The MTA binds outgoing mail to {value!r}, which is not an IP address; the host's addresses of both "
+                        "families are checked instead. Pass addresses to check the address that name stands for.")
     addresses: list[str] = []
     if want_addresses:
         ip_json = _run(module, [module.get_bin_path("ip", required=True), "-j", "addr", "show"])

@@ -63,8 +63,8 @@ class SpfResult:
 class Mechanism:
     qualifier: str
     name: str
-    domain: t.Optional[str] = None  # domain-spec, macros unexpanded
-    network: t.Optional[str] = None  # ip4/ip6 network, host bits cleared
+    domain: str | None = None  # domain-spec, macros unexpanded
+    network: str | None = None  # ip4/ip6 network, host bits cleared
     cidr4: int = 32
     cidr6: int = 128
 
@@ -84,8 +84,8 @@ class Mechanism:
 @dataclass(frozen=True)
 class Record:
     mechanisms: tuple[Mechanism, ...]
-    redirect: t.Optional[str] = None
-    exp: t.Optional[str] = None
+    redirect: str | None = None
+    exp: str | None = None
 
 
 class PermError(Exception):
@@ -101,7 +101,7 @@ class Macro:
     """One ``%{...}`` of a macro-string (RFC 7208 7.1)."""
 
     letter: str  # as written: upper case asks for URL escaping
-    digits: t.Optional[int]
+    digits: int | None
     reverse: bool
     delimiters: str
 
@@ -145,7 +145,7 @@ def macro_tokens(text: str, letters: str = RECORD_MACRO_LETTERS) -> list[MacroTo
     while position < len(text):
         char = text[position]
         if not 0x21 <= ord(char) <= 0x7E:
-            raise PermError("character %r is not allowed in %r (only visible ASCII)" % (char, text))
+            raise PermError(f"character {char!r} is not allowed in {text!r} (only visible ASCII)")
         if char != "%":
             literal += char
             position += 1
@@ -160,15 +160,15 @@ def macro_tokens(text: str, letters: str = RECORD_MACRO_LETTERS) -> list[MacroTo
             continue
         match = _MACRO_EXPAND.match(text, position + 1)
         if following != "{" or match is None:
-            raise PermError("invalid macro at %r in %r: %% must start %%{...}, %%%%, %%_ or %%-" % (text[position:position + 6], text))
+            raise PermError(f"invalid macro at {text[position:position + 6]!r} in {text!r}: % must start %{{...}}, %%, %_ or %-")
         letter = match["letter"]
         if letter.lower() not in letters:
             if letter.lower() in "crt":
-                raise PermError("macro %r in %r: %%{c}, %%{r} and %%{t} are allowed only in explanation text" % (match[0], text))
-            raise PermError("unknown macro letter in %r of %r" % ("%" + match[0], text))
+                raise PermError(f"macro {match[0]!r} in {text!r}: %{{c}}, %{{r}} and %{{t}} are allowed only in explanation text")
+            raise PermError("unknown macro letter in {!r} of {!r}".format("%" + match[0], text))
         digits = int(match["digits"]) if match["digits"] else None
         if digits == 0:
-            raise PermError("macro %r of %r keeps no labels" % ("%" + match[0], text))
+            raise PermError("macro {!r} of {!r} keeps no labels".format("%" + match[0], text))
         if literal:
             tokens.append(literal)
             literal = ""
@@ -194,33 +194,33 @@ def check_domain_spec(text: str) -> None:
     tail = tokens[-1][:-1] if tokens[-1].endswith(".") else tokens[-1]
     _before, dot, last = tail.rpartition(".")
     if not dot or not _TOPLABEL.fullmatch(last):
-        raise PermError("invalid domain %r: it must end in a macro or in a dot and a top label such as .com" % text)
+        raise PermError(f"invalid domain {text!r}: it must end in a macro or in a dot and a top label such as .com")
 
 
 def _parse_mechanism(qualifier: str, name: str, rest: str) -> Mechanism:
     qualifier = qualifier or "+"
     if name == "all":
         if rest:
-            raise PermError("'all' takes no argument, found %r" % rest)
+            raise PermError(f"'all' takes no argument, found {rest!r}")
         return Mechanism(qualifier, name)
     if name in ("include", "exists"):
         if not rest.startswith(":") or len(rest) < 2:
-            raise PermError("%r needs a domain" % name)
+            raise PermError(f"{name!r} needs a domain")
         check_domain_spec(rest[1:])
         return Mechanism(qualifier, name, domain=rest[1:])
     if name in ("ip4", "ip6"):
         if not rest.startswith(":"):
-            raise PermError("%r needs an address" % name)
+            raise PermError(f"{name!r} needs an address")
         return _parse_ip(qualifier, name, rest[1:])
     match = _DOMAIN_CIDR.match(rest)
     if match is None or (name == "ptr" and (match["cidr4"] or match["cidr6"])):
-        raise PermError("invalid %r argument %r" % (name, rest))
+        raise PermError(f"invalid {name!r} argument {rest!r}")
     if match["domain"] is not None:
         check_domain_spec(match["domain"])
     cidr4 = int(match["cidr4"] or 32)
     cidr6 = int(match["cidr6"] or 128)
     if cidr4 > 32 or cidr6 > 128:
-        raise PermError("CIDR length out of range in %s%s" % (name, rest))
+        raise PermError(f"CIDR length out of range in {name}{rest}")
     return Mechanism(qualifier, name, domain=match["domain"], cidr4=cidr4, cidr6=cidr6)
 
 
@@ -229,13 +229,13 @@ def _parse_ip(qualifier: str, name: str, text: str) -> Mechanism:
     limit = 32 if name == "ip4" else 128
     if slash:
         if not re.fullmatch(r"0|[1-9][0-9]{0,2}", length) or int(length) > limit:
-            raise PermError("invalid CIDR length in %s:%s" % (name, text))
+            raise PermError(f"invalid CIDR length in {name}:{text}")
     try:
         if "%" in address:  # ipaddress accepts IPv6 zone ids; SPF does not
             raise ValueError(address)
         parsed = ipaddress.IPv4Address(address) if name == "ip4" else ipaddress.IPv6Address(address)
     except ValueError:
-        raise PermError("invalid address in %s:%s" % (name, text)) from None
+        raise PermError(f"invalid address in {name}:{text}") from None
     # RFC 7208 5.6: bits beyond the prefix length are ignored (ip4:192.0.2.10/24).
     network = ipaddress.ip_network((parsed, int(length) if slash else limit), strict=False)
     return Mechanism(qualifier, name, network=str(network))
@@ -245,7 +245,7 @@ def parse_record(text: str) -> Record:
     """Parse one SPF record; any syntax error raises PermError (RFC 7208 4.6)."""
     terms = text.split(" ")
     if terms[0].lower() != "v=spf1":
-        raise PermError("not an SPF record: %r" % text)
+        raise PermError(f"not an SPF record: {text!r}")
     mechanisms: list[Mechanism] = []
     modifiers: dict[str, str] = {}
     for term in terms[1:]:
@@ -256,7 +256,7 @@ def parse_record(text: str) -> Record:
             name, value = modifier[1].lower(), modifier[2]
             if name in ("redirect", "exp"):
                 if name in modifiers:
-                    raise PermError("%r given twice" % name)
+                    raise PermError(f"{name!r} given twice")
                 check_domain_spec(value)
                 modifiers[name] = value
             else:
@@ -264,7 +264,7 @@ def parse_record(text: str) -> Record:
             continue
         mechanism = _MECHANISM.match(term)
         if not mechanism or mechanism[2].lower() not in MECHANISMS:
-            raise PermError("unknown term %r" % term)
+            raise PermError(f"unknown term {term!r}")
         mechanisms.append(_parse_mechanism(mechanism[1], mechanism[2].lower(), mechanism[3]))
     return Record(tuple(mechanisms), modifiers.get("redirect"), modifiers.get("exp"))
 
@@ -294,10 +294,10 @@ def _ip_macro(address: IPAddress) -> str:
 
 
 def _url_escape(value: str) -> str:
-    return "".join(chr(b) if b in _UNRESERVED else "%%%02X" % b for b in value.encode("utf-8", "replace"))
+    return "".join(chr(b) if b in _UNRESERVED else f"%{b:02X}" for b in value.encode("utf-8", "replace"))
 
 
-def _parse_address(text: str) -> t.Optional[IPAddress]:
+def _parse_address(text: str) -> IPAddress | None:
     if "%" in text:
         return None  # a zone index (fe80::1%eth0) names no Internet client
     try:
@@ -321,7 +321,7 @@ class _Evaluation:
         self.helo = helo
         self.lookups = 0
         self.voids = 0
-        self._client_names: t.Optional[list[str]] = None
+        self._client_names: list[str] | None = None
 
     # DNS ------------------------------------------------------------------
 
@@ -330,7 +330,7 @@ class _Evaluation:
             try:
                 answer = [a for a in self.dns.lookup(name, rdtype) if isinstance(a, str)]
             except DnsTempError as exc:
-                raise TempError("%s %s: %s" % (name, rdtype, exc)) from None
+                raise TempError(f"{name} {rdtype}: {exc}") from None
         else:
             answer = []  # no such name can exist (empty or overlong label)
         if not answer and void_counts:
@@ -400,7 +400,7 @@ class _Evaluation:
                 continue
             letter = token.letter.lower()
             value = self.client_name(domain, term) if letter == "p" else values[letter]
-            parts = re.split("[%s]" % re.escape(token.delimiters or "."), value)
+            parts = re.split("[{}]".format(re.escape(token.delimiters or ".")), value)
             if token.reverse:
                 parts.reverse()
             if token.digits is not None:
@@ -416,7 +416,7 @@ class _Evaluation:
 
     # check_host() ---------------------------------------------------------
 
-    def record(self, domain: str) -> t.Optional[Record]:
+    def record(self, domain: str) -> Record | None:
         records = [r for r in self.query(domain, "TXT", void_counts=False) if is_spf_record(r)]
         if len(records) > 1:
             raise PermError("%s has %d SPF records; merge them into one" % (domain, len(records)))
@@ -425,26 +425,26 @@ class _Evaluation:
         try:
             return parse_record(records[0])
         except PermError as exc:
-            raise PermError("SPF record of %s: %s" % (domain, exc)) from None
+            raise PermError(f"SPF record of {domain}: {exc}") from None
 
     def check_host(self, domain: str) -> tuple[str, str]:
         if not valid_domain(domain):
-            return "none", "%r is not a valid domain" % domain
+            return "none", f"{domain!r} is not a valid domain"
         record = self.record(domain)
         if record is None:
-            return "none", "%s has no SPF record" % domain
+            return "none", f"{domain} has no SPF record"
         for mechanism in record.mechanisms:
             if self.matches(mechanism, domain):
-                return QUALIFIERS[mechanism.qualifier], "%s matched %s in %s" % (self.address, mechanism, domain)
+                return QUALIFIERS[mechanism.qualifier], f"{self.address} matched {mechanism} in {domain}"
         if record.redirect is not None:
             term = "redirect=" + record.redirect
             self.count_lookup(term)
             target = self.expand(record.redirect, domain, term)
             result, reason = self.check_host(target)
             if result == "none":
-                raise PermError("redirect target %s has no SPF record (%s)" % (target, reason))
+                raise PermError(f"redirect target {target} has no SPF record ({reason})")
             return result, reason
-        return "neutral", "nothing in %s matched %s" % (domain, self.address)
+        return "neutral", f"nothing in {domain} matched {self.address}"
 
     def matches(self, mechanism: Mechanism, domain: str) -> bool:
         name = mechanism.name
@@ -460,7 +460,7 @@ class _Evaluation:
             if result in ("temperror", "permerror"):
                 raise TempError(reason) if result == "temperror" else PermError(reason)
             if result == "none":
-                raise PermError("included %s has no SPF record (%s)" % (target, reason))
+                raise PermError(f"included {target} has no SPF record ({reason})")
             return result == "pass"
         if name == "exists":
             return bool(self.query(target, "A"))
@@ -501,7 +501,7 @@ def check_host(dns: DnsLookup, address: str, domain: str, sender: str = "", helo
     """
     ip = _parse_address(address)
     if ip is None:
-        return SpfResult("permerror", "client address %r is not an IP address" % address)
+        return SpfResult("permerror", f"client address {address!r} is not an IP address")
     domain = domain[:-1] if domain.endswith(".") else domain
     domain = domain.lower()
     if "@" not in sender:  # RFC 7208 4.3: a bare domain means postmaster@domain

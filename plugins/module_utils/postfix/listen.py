@@ -54,7 +54,7 @@ class PostfixListen:
 
 def _spelled(address) -> str:
     if address.version == 6:
-        return "[%s]" % address.compressed
+        return f"[{address.compressed}]"
     return address.compressed
 
 
@@ -67,10 +67,10 @@ def plan_postfix_listen(intent) -> PostfixListen:
     other_ports = sorted({port for item in items for port in item.ports} - {SMTP_PORT})
     if other_ports:
         raise PostfixListenError(
-            "listening on port(s) %s cannot be set in main.cf: postfix listens on a port through a "
+            "listening on port(s) {} cannot be set in main.cf: postfix listens on a port through a "
             "service in master.cf (smtp for 25, submission for 587, smtps/submissions for 465), and "
             "inet_interfaces then applies to every such service. Give port 25 (smtp) only, and "
-            "enable the other services in master.cf" % ", ".join(str(port) for port in other_ports))
+            "enable the other services in master.cf".format(", ".join(str(port) for port in other_ports)))
     addresses = [address for item in items for address in item.addresses]
     protocols = ("all", "inet_protocols all: postfix also sends over the families it lists, so "
                  "where it listens does not narrow it")
@@ -89,7 +89,7 @@ def plan_postfix_listen(intent) -> PostfixListen:
                 spelled.append(text)
     value = ", ".join(spelled)
     return PostfixListen(value, protocols[0],
-                         ("inet_interfaces %s: the listed addresses only, IPv6 ones in brackets" % value,
+                         (f"inet_interfaces {value}: the listed addresses only, IPv6 ones in brackets",
                           protocols[1]))
 
 

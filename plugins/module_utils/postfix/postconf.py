@@ -37,7 +37,7 @@ _REFERENCE = re.compile(r"\$(?:[A-Za-z0-9_]+|\{[A-Za-z0-9_]+\}|\([A-Za-z0-9_]+\)
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 _SEPARATORS = re.compile(r"[\s,]+")
 _LABEL = r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
-_HOSTNAME = re.compile(r"(?=.{1,253}\.?\Z)%s(?:\.%s)*\.?" % (_LABEL, _LABEL))
+_HOSTNAME = re.compile(rf"(?=.{{1,253}}\.?\Z){_LABEL}(?:\.{_LABEL})*\.?")
 _DOTTED = re.compile(r"[0-9.]+")
 _BRACKETED = re.compile(r"\[([^\[\]]+)\](?:/([0-9]+))?")
 _TABLE = re.compile(r"[a-z][a-z0-9_]*:\S+")
@@ -77,7 +77,7 @@ def wanted_settings(
         if state == "absent":
             wanted[key] = None
         elif raw is None or isinstance(raw, dict):
-            raise Problem("%s: give a text, number, boolean or list value, or use state=absent" % key)
+            raise Problem(f"{key}: give a text, number, boolean or list value, or use state=absent")
         else:
             wanted[key] = to_value(raw)
     return wanted
@@ -106,7 +106,7 @@ def _address_word(word: str, brackets_required: bool) -> str | None:
         return None  # postfix does not read it as an IPv6 network: keep it as it is written
     if prefix is not None and int(prefix) == address.max_prefixlen:
         prefix = None
-    shown = "[%s]" % address if address.version == 6 else str(address)
+    shown = f"[{address}]" if address.version == 6 else str(address)
     return shown if prefix is None else "%s/%d" % (shown, int(prefix))
 
 
@@ -196,14 +196,14 @@ def _network(address: t.Any, prefix: str | None, word: str) -> None:
         raise Problem("%r: a /%s prefix is too long for IPv%d" % (word, prefix, address.version))
     network = ipaddress.ip_network("%s/%d" % (address, bits), strict=False)
     if network.network_address != address:
-        base = network.network_address if address.version == 4 else "[%s]" % network.network_address
+        base = network.network_address if address.version == 4 else f"[{network.network_address}]"
         raise Problem("%r has host bits set; the network is %s/%d" % (word, base, bits))
 
 
 def _ipv6_bracketed(word: str) -> str:
     """How postfix wants an IPv6 address or network written in a match list."""
     address, _slash, prefix = word.partition("/")
-    return "[%s]/%s" % (address, prefix) if prefix else "[%s]" % address
+    return f"[{address}]/{prefix}" if prefix else f"[{address}]"
 
 
 def _address_family(word: str) -> int | None:
@@ -218,14 +218,14 @@ def _address_family(word: str) -> int | None:
 def check_name(name: str) -> None:
     if not _NAME.fullmatch(name):
         raise Problem(
-            "%r is not a postfix parameter name: use letters, digits and underscores only" % name
+            f"{name!r} is not a postfix parameter name: use letters, digits and underscores only"
         )
 
 
 def check_text(value: str) -> None:
     """postconf writes one line per parameter: nothing may end it early or hide in it."""
     if _CONTROL.search(value):
-        raise Problem("the value contains a newline or another control character: %r" % value)
+        raise Problem(f"the value contains a newline or another control character: {value!r}")
 
 
 def _inet_protocols(value: str) -> None:
@@ -233,7 +233,7 @@ def _inet_protocols(value: str) -> None:
     if found == ["all"]:
         return
     if not found or any(word not in PROTOCOLS for word in found):
-        raise Problem("%r: use all, ipv4, ipv6 or 'ipv4, ipv6'" % value)
+        raise Problem(f"{value!r}: use all, ipv4, ipv6 or 'ipv4, ipv6'")
 
 
 def _inet_interfaces(value: str) -> None:
@@ -243,14 +243,14 @@ def _inet_interfaces(value: str) -> None:
     for word in found:
         if word in INTERFACE_KEYWORDS:
             if len(found) > 1:
-                raise Problem("%r: %s stands alone" % (value, word))
+                raise Problem(f"{value!r}: {word} stands alone")
         elif _REFERENCE.fullmatch(word) or _address_family(word):
             continue
         elif _DOTTED.fullmatch(word):
-            raise Problem("%r is not a valid IPv4 address" % word)
+            raise Problem(f"{word!r} is not a valid IPv4 address")
         elif word.startswith("[") or not _HOSTNAME.fullmatch(word):
             raise Problem(
-                "%r: use all, loopback-only, IP addresses or host names" % word
+                f"{word!r}: use all, loopback-only, IP addresses or host names"
             )
 
 
@@ -260,7 +260,7 @@ def _single_address(version: int, other: str) -> t.Callable[[str], None]:
         if not text:
             return  # empty: postfix chooses the source address
         if text.startswith("["):
-            raise Problem("write the address without brackets: %s" % _unbracket(text))
+            raise Problem(f"write the address without brackets: {_unbracket(text)}")
         address = ip_address(text)
         if address is None or len(words(text)) != 1:
             raise Problem("%r: give one IPv%d address" % (value, version))
@@ -279,14 +279,14 @@ def _mynetworks_word(word: str) -> None:
     if bracketed:
         address = ip_address(bracketed.group(1))
         if address is None or address.version != 6:
-            raise Problem("%r: brackets hold an IPv6 address" % word)
+            raise Problem(f"{word!r}: brackets hold an IPv6 address")
         _network(address, bracketed.group(2), word)
         return
     address, _slash, prefix = word.partition("/")
     parsed = ip_address(address)
     if parsed is not None and parsed.version == 6:
         raise Problem(
-            "%r: postfix needs IPv6 in brackets, write %s" % (word, _ipv6_bracketed(word))
+            f"{word!r}: postfix needs IPv6 in brackets, write {_ipv6_bracketed(word)}"
         )
     if parsed is not None and (not prefix or prefix.isdigit()):
         _network(parsed, prefix or None, word)
@@ -294,8 +294,8 @@ def _mynetworks_word(word: str) -> None:
     if _TABLE.fullmatch(word):
         return  # type:table lookup
     raise Problem(
-        "%r: use IPv4 networks (198.51.100.0/24), IPv6 networks in brackets "
-        "([2001:db8::]/32), /file/name or type:table" % word
+        f"{word!r}: use IPv4 networks (198.51.100.0/24), IPv6 networks in brackets "
+        "([2001:db8::]/32), /file/name or type:table"
     )
 
 
@@ -306,7 +306,7 @@ def _mynetworks(value: str) -> None:
 
 def _address_preference(value: str) -> None:
     if value.strip() not in ADDRESS_PREFERENCES:
-        raise Problem("%r: use any, ipv4 or ipv6" % value)
+        raise Problem(f"{value!r}: use any, ipv4 or ipv6")
 
 
 VALIDATORS: dict[str, t.Callable[[str], None]] = {
@@ -329,7 +329,7 @@ def validate(wanted: t.Mapping[str, str | None]) -> list[str]:
                 check_text(value)
                 VALIDATORS.get(name, check_text)(value)
         except Problem as problem:
-            problems.append("%s: %s" % (name, problem))
+            problems.append(f"{name}: {problem}")
     return problems
 
 
@@ -352,14 +352,13 @@ def inconsistencies(result: t.Mapping[str, str | None]) -> list[str]:
             continue
         if (result.get(bind) or "").strip():
             problems.append(
-                "%s is set but inet_protocols is %s: add %s to inet_protocols or remove %s"
-                % (bind, shown, family, bind)
+                f"{bind} is set but inet_protocols is {shown}: add {family} to inet_protocols or remove {bind}"
             )
         for word in words(result.get("inet_interfaces") or ""):
             if _address_family(word) == version:
                 problems.append(
-                    "inet_interfaces has the %s address %s but inet_protocols is %s: add %s to "
-                    "inet_protocols or drop the address" % (family, word, shown, family)
+                    f"inet_interfaces has the {family} address {word} but inet_protocols is {shown}: add {family} to "
+                    "inet_protocols or drop the address"
                 )
     return problems
 
@@ -446,15 +445,15 @@ def ipv6_missing(probe: Probe, result: t.Mapping[str, str | None]) -> str | None
         return None
     for message in probe.messages:
         if _NO_KERNEL_IPV6 in message:
-            return "the kernel has no IPv6 (%s)" % message
+            return f"the kernel has no IPv6 ({message})"
     fatal = probe.fatal
     missing = _NO_LOCAL_INTERFACE.search(fatal or "")
     if missing and missing.group(1) == "::1":
-        return "no interface has the IPv6 loopback address ::1 (%s)" % fatal
+        return f"no interface has the IPv6 loopback address ::1 ({fatal})"
     listening = words(result.get("inet_interfaces") or "all")
     if probe.rc == 0 and listening in (["all"], ["loopback-only"]):
         if not any(_address_family(address.split("/")[0]) == 6 for address in probe.addresses):
-            return "no interface has an IPv6 address (postconf found only %s)" % " ".join(probe.addresses)
+            return "no interface has an IPv6 address (postconf found only {})".format(" ".join(probe.addresses))
     return None
 
 
@@ -479,7 +478,7 @@ class Plan:
     @property
     def edits(self) -> list[str]:
         """Arguments for postconf -e."""
-        return ["%s=%s" % (c.name, c.after) for c in self.changes if c.after is not None]
+        return [f"{c.name}={c.after}" for c in self.changes if c.after is not None]
 
     @property
     def removals(self) -> list[str]:
@@ -497,7 +496,7 @@ class Plan:
     def diff(self, path: str) -> dict[str, str]:
         def lines(side: str) -> str:
             return "".join(
-                "%s = %s\n" % (c.name, getattr(c, side)) for c in self.changes if getattr(c, side) is not None
+                f"{c.name} = {getattr(c, side)}\n" for c in self.changes if getattr(c, side) is not None
             )
 
         return {"before": lines("before"), "after": lines("after"), "before_header": path, "after_header": path}

@@ -65,7 +65,7 @@ class MainCf:
             with open(path, "rb") as handle:
                 self.data = handle.read()
         except OSError as err:
-            raise Failure("%s: could not read the file: %s" % (path, describe(err)))
+            raise Failure(f"{path}: could not read the file: {describe(err)}")
 
     @property
     def text(self) -> str:
@@ -95,7 +95,7 @@ class Postfix:
     def must(self, *args: str, directory: str | None = None) -> tuple[str, str]:
         rc, out, err = self.run(*args, directory=directory)
         if rc != 0:
-            raise Failure("postconf %s failed: %s" % (" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
+            raise Failure("postconf {} failed: {}".format(" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
         return out, err
 
     def read(self, *args: str, directory: str | None = None) -> tuple[str, str, str | None]:
@@ -112,7 +112,7 @@ class Postfix:
                 return out, err, None
             unreadable = _UNREADABLE.search(err)
             if not unreadable:
-                raise Failure("postconf %s failed: %s" % (" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
+                raise Failure("postconf {} failed: {}".format(" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
             known = self.unreadable[directory] = unreadable.group(0)
         out, err = self.must("-o", "inet_protocols=ipv4", *args, directory=directory)
         return out, err, known
@@ -136,8 +136,8 @@ class Postfix:
                 values.update(parse_postconf(self.must("-o", "inet_interfaces=all", "inet_protocols",
                                                        directory=directory)[0]))
             warnings.append(
-                "postconf cannot read main.cf as it is (%s): postfix would not start with it; "
-                "its values were read with inet_protocols=ipv4 in place" % unreadable
+                f"postconf cannot read main.cf as it is ({unreadable}): postfix would not start with it; "
+                "its values were read with inet_protocols=ipv4 in place"
             )
         return values, warnings, unreadable
 
@@ -192,7 +192,7 @@ class Postfix:
                 shutil.copyfile(master_cf, os.path.join(copy, "master.cf"))
         except OSError as err:
             shutil.rmtree(copy, ignore_errors=True)
-            raise Failure("could not copy %s to %s to try the change there: %s" % (main_cf.path, copy, describe(err)))
+            raise Failure(f"could not copy {main_cf.path} to {copy} to try the change there: {describe(err)}")
         return copy
 
     def edited(self, main_cf: MainCf, changes: Plan, directory: str) -> bytes:
@@ -203,7 +203,7 @@ class Postfix:
                 self.apply(changes, copy)
             except Failure as failure:
                 raise Failure(
-                    "%s is unchanged: postconf failed on a copy of it in %s: %s" % (main_cf.path, copy, failure.msg),
+                    f"{main_cf.path} is unchanged: postconf failed on a copy of it in {copy}: {failure.msg}",
                     **failure.details
                 )
             with open(os.path.join(copy, "main.cf"), "rb") as handle:
@@ -263,16 +263,16 @@ def _refuse(
     missing = ipv6_missing(probe, result)
     if missing and not module.params["ipv6_fallback"]:
         raise Failure(
-            "inet_protocols %s asks for IPv6, but %s. Enable IPv6 on the host, set inet_protocols to "
-            "ipv4, or set ipv6_fallback=true to fall back to IPv4." % (result.get("inet_protocols"), missing),
+            "inet_protocols {} asks for IPv6, but {}. Enable IPv6 on the host, set inet_protocols to "
+            "ipv4, or set ipv6_fallback=true to fall back to IPv4.".format(result.get("inet_protocols"), missing),
             postconf_warnings=warnings,
         )
     if missing:
-        module.warn("IPv6 is not available, inet_protocols falls back to ipv4: %s" % missing)
+        module.warn(f"IPv6 is not available, inet_protocols falls back to ipv4: {missing}")
         changes, warnings, _fallback = _refuse(module, host, main_cf, with_ipv4_fallback(wanted), directory)
         return changes, warnings, True
     if probe.fatal:
-        raise Failure("postfix would not start with these settings: %s" % probe.fatal, postconf_warnings=warnings)
+        raise Failure(f"postfix would not start with these settings: {probe.fatal}", postconf_warnings=warnings)
     return changes, warnings, False
 
 
@@ -282,15 +282,15 @@ def _write(module: t.Any, host: Postfix, main_cf: MainCf, changes: Plan, directo
     try:
         replace_file(module, main_cf.path, decode(data))
     except FileError as error:
-        raise Failure("%s; main.cf is unchanged" % error)
+        raise Failure(f"{error}; main.cf is unchanged")
     rc, out = host.check()
     if rc != 0:
-        cause = "postfix check failed after %s was changed: %s" % (main_cf.path, out.strip())
+        cause = f"postfix check failed after {main_cf.path} was changed: {out.strip()}"
         try:
             replace_file(module, main_cf.path, main_cf.text)
         except FileError as error:
-            raise Failure("%s; putting the previous main.cf back failed too: %s" % (cause, error), rc=rc, stdout=out)
-        raise Failure("%s; the previous main.cf is back in place" % cause, rc=rc, stdout=out)
+            raise Failure(f"{cause}; putting the previous main.cf back failed too: {error}", rc=rc, stdout=out)
+        raise Failure(f"{cause}; the previous main.cf is back in place", rc=rc, stdout=out)
     return warning_lines(out)
 
 
@@ -303,7 +303,7 @@ def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
         try:
             stack.enter_context(locked(path))  # other runs of this module wait here
         except OSError as error:
-            raise Failure("%s: could not open the file to lock it: %s" % (path, describe(error)))
+            raise Failure(f"{path}: could not open the file to lock it: {describe(error)}")
         main_cf = MainCf(path)
         changes, warnings, fallback = _refuse(module, host, main_cf, wanted, directory)
         backup_file = None
@@ -314,7 +314,7 @@ def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
 
     if set(wanted) & RESTART_PARAMETERS:
         for service in pinned_smtp_services(host.master()):
-            module.warn("master.cf service %s listens on its own address, whatever inet_interfaces says" % service)
+            module.warn(f"master.cf service {service} listens on its own address, whatever inet_interfaces says")
     warnings = list(dict.fromkeys(warnings))  # the copy and the real file repeat some
     for line in warnings:
         module.warn(line)

@@ -35,7 +35,7 @@ _BLANK = re.compile(r"\s")
 _PARAMETER = re.compile(r"[A-Za-z0-9_]+\Z")
 _PORT_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_.-]*\Z")
 # net.HOST_NAME's labels, without the trailing dot it allows: master.cf takes none.
-_HOST_NAME = re.compile(r"(?=.{1,253}\Z)%s(?:\.%s)*\Z" % (HOST_LABEL, HOST_LABEL))
+_HOST_NAME = re.compile(rf"(?=.{{1,253}}\Z){HOST_LABEL}(?:\.{HOST_LABEL})*\Z")
 _WAKEUP = re.compile(r"(?:[0-9]+\??|-)\Z")
 _MAXPROC = re.compile(r"(?:[0-9]+|-)\Z")
 
@@ -56,7 +56,7 @@ class Service:
 
     @property
     def key(self) -> str:
-        return "%s/%s" % (self.name, self.type)
+        return f"{self.name}/{self.type}"
 
 
 @dataclass
@@ -72,7 +72,7 @@ class Wanted:
 
     @property
     def key(self) -> str:
-        return "%s/%s" % (self.name, self.type)
+        return f"{self.name}/{self.type}"
 
 
 @dataclass
@@ -97,24 +97,24 @@ def _check_endpoint(name: str) -> None:
     if name.startswith("["):
         host, sep, port = name[1:].partition("]:")
         if not sep:
-            raise Problem("service name %r: write an IPv6 address as [address]:port" % name)
+            raise Problem(f"service name {name!r}: write an IPv6 address as [address]:port")
         try:
             ipaddress.IPv6Address(host)
         except ValueError:
-            raise Problem("service name %r: %r in brackets is not an IPv6 address" % (name, host))
+            raise Problem(f"service name {name!r}: {host!r} in brackets is not an IPv6 address")
     elif name.count(":") > 1:
-        raise Problem("service name %r: an IPv6 address needs brackets, as in [2001:db8::25]:smtp" % name)
+        raise Problem(f"service name {name!r}: an IPv6 address needs brackets, as in [2001:db8::25]:smtp")
     elif ":" in name:
         host, _sep, port = name.partition(":")
         if not (_HOST_NAME.match(host) or _is_ipv4(host)):
-            raise Problem("service name %r: %r is neither an IPv4 address nor a host name" % (name, host))
+            raise Problem(f"service name {name!r}: {host!r} is neither an IPv4 address nor a host name")
     else:
         port = name
     if port.isdigit():
         if not 0 < int(port) < 65536:
-            raise Problem("service name %r: port %s is out of range (1-65535)" % (name, port))
+            raise Problem(f"service name {name!r}: port {port} is out of range (1-65535)")
     elif not _PORT_NAME.match(port):
-        raise Problem("service name %r: %r is neither a port number nor a service name" % (name, port))
+        raise Problem(f"service name {name!r}: {port!r} is neither a port number nor a service name")
 
 
 def _is_ipv4(text: str) -> bool:
@@ -128,16 +128,16 @@ def _is_ipv4(text: str) -> bool:
 def parse_key(key: str) -> tuple[str, str]:
     """name/type split and checked: the type is one master(8) knows, inet names are endpoints."""
     if _CONTROL.search(key) or _BLANK.search(key):
-        raise Problem("service %r: blanks and control characters are not allowed" % key)
+        raise Problem(f"service {key!r}: blanks and control characters are not allowed")
     name, sep, kind = key.rpartition("/")
     if not sep or not name:
-        raise Problem("service %r: write it as name/type, for example submission/inet" % key)
+        raise Problem(f"service {key!r}: write it as name/type, for example submission/inet")
     if kind not in TYPES:
-        raise Problem("service %r: unknown type %r (one of %s)" % (key, kind, ", ".join(TYPES)))
+        raise Problem("service {!r}: unknown type {!r} (one of {})".format(key, kind, ", ".join(TYPES)))
     if kind == "inet":
         _check_endpoint(name)
     elif "/" in name or "=" in name:
-        raise Problem("service %r: the name may not contain / or =" % key)
+        raise Problem(f"service {key!r}: the name may not contain / or =")
     return name, kind
 
 
@@ -151,7 +151,7 @@ def _flag(option: str, raw: t.Any) -> str:
         return "y"
     if text in ("no", "false"):
         return "n"
-    raise Problem("%s: %r is not y, n, - or a boolean" % (option, raw))
+    raise Problem(f"{option}: {raw!r} is not y, n, - or a boolean")
 
 
 def wanted_service(
@@ -164,22 +164,22 @@ def wanted_service(
     """The task's input checked and in master.cf spelling, or Problem."""
     name, kind = parse_key(key)
     if state not in STATES:
-        raise Problem("state %r: one of %s" % (state, ", ".join(STATES)))
+        raise Problem("state {!r}: one of {}".format(state, ", ".join(STATES)))
     wanted = Wanted(name=name, type=kind, state=state)
     for option, raw in (fields or {}).items():
         if raw is None:
             continue
         if not isinstance(raw, bool) and (_CONTROL.search(str(raw)) or _BLANK.search(str(raw))):
-            raise Problem("%s: %r: blanks and newlines are not allowed in a field" % (option, raw))
+            raise Problem(f"{option}: {raw!r}: blanks and newlines are not allowed in a field")
         if option in BOOLEAN_FIELDS:
             wanted.fields[option] = _flag(option, raw)
             continue
         text = str(raw).strip()
         pattern = {"wakeup": _WAKEUP, "maxproc": _MAXPROC}.get(option)
         if pattern is None:
-            raise Problem("unknown field %r" % option)
+            raise Problem(f"unknown field {option!r}")
         if not pattern.match(text):
-            raise Problem("%s: %r is not a number or - (wakeup may end in ?)" % (option, raw))
+            raise Problem(f"{option}: {raw!r} is not a number or - (wakeup may end in ?)")
         wanted.fields[option] = text
     if command is not None:
         if _CONTROL.search(command):
@@ -192,17 +192,17 @@ def wanted_service(
         wanted.command = " ".join(words)
     for parameter, raw in (options or {}).items():
         if not _PARAMETER.match(str(parameter)):
-            raise Problem("options: %r is not a parameter name (letters, digits and _)" % parameter)
+            raise Problem(f"options: {parameter!r} is not a parameter name (letters, digits and _)")
         if raw is None:
             wanted.options[parameter] = None
             continue
         value = ("yes" if raw else "no") if isinstance(raw, bool) else str(raw)
         if _CONTROL.search(value):
-            raise Problem("options: %s: newlines and control characters are not allowed" % parameter)
+            raise Problem(f"options: {parameter}: newlines and control characters are not allowed")
         if _BLANK.search(value.strip()) or "{" in value or "}" in value:
-            raise Problem("options: %s: a -o value may not contain blanks or braces" % parameter)
+            raise Problem(f"options: {parameter}: a -o value may not contain blanks or braces")
         if not value.strip():
-            raise Problem("options: %s: empty value (use null to remove the parameter)" % parameter)
+            raise Problem(f"options: {parameter}: empty value (use null to remove the parameter)")
         wanted.options[parameter] = value.strip()
     return wanted
 
@@ -277,7 +277,7 @@ def field_meaning(option: str, value: str, default_process_limit: str = "100") -
 def service_line(service: Service) -> str:
     """The service as one master.cf line (the shape postconf -M prints)."""
     words = [service.name, service.type] + [service.fields[o] for o, _c in FIELDS] + [service.command]
-    words += ["-o %s=%s" % item for item in service.options.items()]
+    words += ["-o {}={}".format(*item) for item in service.options.items()]
     return " ".join(w for w in words if w)
 
 
@@ -290,18 +290,18 @@ def plan(
     if wanted.state in ("absent", "commented"):
         if current is not None:
             result.commands.append(["-MX" if wanted.state == "absent" else "-M#", key])
-            result.changes.append("%s %s" % (key, "removed" if wanted.state == "absent" else "commented out"))
+            result.changes.append("{} {}".format(key, "removed" if wanted.state == "absent" else "commented out"))
             result.removed = True
         return result
     if current is None:
         if wanted.command is None:
-            raise Problem("%s is not in master.cf: give command (for example smtpd) to add it" % key)
+            raise Problem(f"{key} is not in master.cf: give command (for example smtpd) to add it")
         columns = [wanted.fields.get(o, "-") for o, _c in FIELDS]
         options = {k: v for k, v in wanted.options.items() if v is not None}
         line = " ".join([wanted.name, wanted.type] + columns + [wanted.command]
-                        + ["-o %s=%s" % item for item in options.items()])
-        result.commands.append(["-M", "%s=%s" % (key, line)])
-        result.changes.append("%s added" % key)
+                        + ["-o {}={}".format(*item) for item in options.items()])
+        result.commands.append(["-M", f"{key}={line}"])
+        result.changes.append(f"{key} added")
         result.added = True
         return result
     for option, column in FIELDS:
@@ -311,8 +311,8 @@ def plan(
         if field_meaning(option, value, default_process_limit) != field_meaning(
             option, current.fields[option], default_process_limit
         ):
-            result.commands.append(["-F", "%s/%s=%s" % (key, column, value)])
-            result.changes.append("%s %s: %s -> %s" % (key, option, current.fields[option], value))
+            result.commands.append(["-F", f"{key}/{column}={value}"])
+            result.changes.append(f"{key} {option}: {current.fields[option]} -> {value}")
     options = dict(current.options)
     option_commands = []
     for parameter, value in wanted.options.items():
@@ -320,17 +320,17 @@ def plan(
         if value is None:
             if before is not None:
                 del options[parameter]
-                option_commands.append(["-PX", "%s/%s" % (key, parameter)])
-                result.changes.append("%s -o %s removed" % (key, parameter))
+                option_commands.append(["-PX", f"{key}/{parameter}"])
+                result.changes.append(f"{key} -o {parameter} removed")
         elif before is None or before.split() != value.split():
             options[parameter] = value
-            option_commands.append(["-P", "%s/%s=%s" % (key, parameter, value)])
-            result.changes.append("%s -o %s: %s -> %s" % (key, parameter, before, value))
+            option_commands.append(["-P", f"{key}/{parameter}={value}"])
+            result.changes.append(f"{key} -o {parameter}: {before} -> {value}")
     if wanted.command is not None and wanted.command.split() != current.command.split():
         # The command field holds the -o parameters too: write them with it, as they end up.
-        command = " ".join([wanted.command] + ["-o %s=%s" % item for item in options.items()])
-        result.commands.append(["-F", "%s/command=%s" % (key, command)])
-        result.changes.append("%s command: %s -> %s" % (key, current.command, wanted.command))
+        command = " ".join([wanted.command] + ["-o {}={}".format(*item) for item in options.items()])
+        result.commands.append(["-F", f"{key}/command={command}"])
+        result.changes.append(f"{key} command: {current.command} -> {wanted.command}")
     else:
         result.commands += option_commands
     return result

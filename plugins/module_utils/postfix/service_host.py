@@ -57,8 +57,7 @@ def edited(host: Postfix, main_cf: MainCf, changes: Plan, directory: str, key: s
             try:
                 host.must(*command, directory=copy)
             except Failure as failure:
-                raise Failure("%s/master.cf is unchanged: postconf failed on a copy of it: %s"
-                              % (directory, failure.msg), **failure.details)
+                raise Failure(f"{directory}/master.cf is unchanged: postconf failed on a copy of it: {failure.msg}", **failure.details)
         with open(os.path.join(copy, "master.cf"), "rb") as handle:
             return handle.read(), _lines(host, key, copy)
     finally:
@@ -74,7 +73,7 @@ def run(module: t.Any, wanted: Wanted) -> dict[str, t.Any]:
         try:
             stack.enter_context(locked(path))
         except OSError as error:
-            raise Failure("%s: could not open the file to lock it: %s" % (path, describe(error)))
+            raise Failure(f"{path}: could not open the file to lock it: {describe(error)}")
         master_cf = MainCf(path)
         limit = host.must("-h", "default_process_limit")[0].strip() or "100"
         before = current(host, wanted.key)
@@ -87,16 +86,16 @@ def run(module: t.Any, wanted: Wanted) -> dict[str, t.Any]:
                 try:
                     replace_file(module, path, decode(data))
                 except FileError as error:
-                    raise Failure("%s; master.cf is unchanged" % error)
+                    raise Failure(f"{error}; master.cf is unchanged")
                 rc, out = host.check()
                 if rc != 0:
-                    cause = "postfix check failed after %s was changed: %s" % (path, out.strip())
+                    cause = f"postfix check failed after {path} was changed: {out.strip()}"
                     try:
                         replace_file(module, path, master_cf.text)
                     except FileError as error:
-                        raise Failure("%s; putting the previous master.cf back failed too: %s" % (cause, error),
+                        raise Failure(f"{cause}; putting the previous master.cf back failed too: {error}",
                                       rc=rc, stdout=out)
-                    raise Failure("%s; the previous master.cf is back in place" % cause, rc=rc, stdout=out)
+                    raise Failure(f"{cause}; the previous master.cf is back in place", rc=rc, stdout=out)
                 warnings += warning_lines(out)
     for line in dict.fromkeys(warnings):
         module.warn(line)
@@ -109,6 +108,6 @@ def run(module: t.Any, wanted: Wanted) -> dict[str, t.Any]:
         postconf_warnings=list(dict.fromkeys(warnings)),
     )
     if module._diff:
-        report["diff"] = dict(before_header="%s: %s" % (path, wanted.key), after_header="%s: %s" % (path, wanted.key),
+        report["diff"] = dict(before_header=f"{path}: {wanted.key}", after_header=f"{path}: {wanted.key}",
                               before=before_lines, after=after_lines)
     return report

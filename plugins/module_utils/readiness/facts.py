@@ -84,11 +84,11 @@ def receiving(listening: list[dict[str, t.Any]], family: str, port: int = 25) ->
 
 
 def _cf_options(sendmail_cf: str, option: str) -> list[PortOptions]:
-    prefix = "O %s=" % option
+    prefix = f"O {option}="
     return [PortOptions.parse(line[len(prefix):]) for line in sendmail_cf.splitlines() if line.startswith(prefix)]
 
 
-def sendmail_version(sendmail_cf: str) -> t.Optional[str]:
+def sendmail_version(sendmail_cf: str) -> str | None:
     """The version sendmail.cf was built for (its ``DZ`` line)."""
     for line in sendmail_cf.splitlines():
         if line.startswith("DZ") and len(line) > 2:
@@ -136,7 +136,7 @@ def snat_sources(rules: str) -> dict[str, str]:
     return found
 
 
-def route_source(route_json: str) -> t.Optional[str]:
+def route_source(route_json: str) -> str | None:
     """The source address the kernel picks, from ``ip -j route get`` output."""
     try:
         routes = json.loads(route_json or "[]")
@@ -148,8 +148,8 @@ def route_source(route_json: str) -> t.Optional[str]:
     return None
 
 
-def outbound(family: str, pin: t.Optional[str], pin_by: str, snat: t.Optional[str], kernel: t.Optional[str],
-             kernel_error: str, destination: str, local: list[str], disabled: t.Optional[str] = None) -> dict[str, t.Any]:
+def outbound(family: str, pin: str | None, pin_by: str, snat: str | None, kernel: str | None,
+             kernel_error: str, destination: str, local: list[str], disabled: str | None = None) -> dict[str, t.Any]:
     """The source address mail of one family leaves from, and whether configuration and kernel agree.
 
     ``disabled`` says why the MTA does not send this family at all.
@@ -164,17 +164,15 @@ def outbound(family: str, pin: t.Optional[str], pin_by: str, snat: t.Optional[st
         result.update(result=FAIL, detail=disabled, fix="set inet_protocols = all (role dualstack.mta.postfix with "
                       "postfix_inet_protocols: all), then stop and start postfix")
     elif kernel is None:
-        result.update(result=FAIL, detail="no %s route to %s: %s" % (family, destination, kernel_error or "no source address"),
-                      fix="give the host a global %s address and a default route (ip -%s route get %s must answer)"
-                      % (family, family[-1], destination))
+        result.update(result=FAIL, detail="no {} route to {}: {}".format(family, destination, kernel_error or "no source address"),
+                      fix=f"give the host a global {family} address and a default route (ip -{family[-1]} route get {destination} must answer)")
     elif pin is not None and ipaddress.ip_address(pin) not in local_ips:
-        result.update(result=FAIL, detail="%s pins %s, which is not an address of this host" % (pin_by, pin),
-                      fix="set %s to one of this host's %s addresses (%s) or remove it"
-                      % (pin_by, family, ", ".join(a for a in local if family_of(a) == family) or "none"))
+        result.update(result=FAIL, detail=f"{pin_by} pins {pin}, which is not an address of this host",
+                      fix="set {} to one of this host's {} addresses ({}) or remove it".format(pin_by, family, ", ".join(a for a in local if family_of(a) == family) or "none"))
     else:
-        how = ("SNAT to %s" % snat) if snat else ("%s %s" % (pin_by, pin)) if pin else "the kernel's choice"
-        note = "" if result["agree"] else "; the kernel alone would use %s" % kernel
-        result.update(result=PASS, detail="leaves from %s (%s)%s" % (sending, how, note), fix="")
+        how = (f"SNAT to {snat}") if snat else (f"{pin_by} {pin}") if pin else "the kernel's choice"
+        note = "" if result["agree"] else f"; the kernel alone would use {kernel}"
+        result.update(result=PASS, detail=f"leaves from {sending} ({how}){note}", fix="")
     return result
 
 
@@ -196,12 +194,12 @@ def dns_result(result: str) -> str:
 def listen_check(mta: str, family: str, configured: list[str], listening: list[dict[str, t.Any]]) -> Check:
     sockets = receiving(listening, family)
     if sockets:
-        return {"result": PASS, "detail": "port 25 listens on %s" % ", ".join(s.split()[0] for s in sockets), "fix": ""}
+        return {"result": PASS, "detail": "port 25 listens on {}".format(", ".join(s.split()[0] for s in sockets)), "fix": ""}
     wanted = [k for k in configured if k.endswith(" 25") and family_of(k.split()[0]) == family
               and not ipaddress.ip_address(k.split()[0]).is_loopback]
     if wanted:
-        return {"result": FAIL, "detail": "configured for %s but nothing listens there" % ", ".join(map(shown, wanted)),
-                "fix": "restart %s and read its log (journalctl -u %s): the configured socket did not come up" % (mta, mta)}
+        return {"result": FAIL, "detail": "configured for {} but nothing listens there".format(", ".join(map(shown, wanted))),
+                "fix": f"restart {mta} and read its log (journalctl -u {mta}): the configured socket did not come up"}
     if mta == "postfix":
         fix = ("set inet_protocols = all and inet_interfaces = all (role dualstack.mta.postfix with "
                "postfix_inet_protocols: all), then stop and start postfix: a reload does not apply inet_protocols")
@@ -213,7 +211,7 @@ def listen_check(mta: str, family: str, configured: list[str], listening: list[d
         fix = ("add an inet6 daemon on :: for both families, DAEMON_OPTIONS(`Family=inet6, Name=MTA-v6, Port=smtp, Addr=::') "
                "in place of the inet one (dualstack.mta.sendmail_daemon name=MTA-v6 family=inet6 addr=:: replaces=MTA-v4, "
                "or role dualstack.mta.sendmail), then rebuild sendmail.cf and restart sendmail")
-    return {"result": FAIL, "detail": "nothing takes %s mail on port 25 from other hosts" % family, "fix": fix}
+    return {"result": FAIL, "detail": f"nothing takes {family} mail on port 25 from other hosts", "fix": fix}
 
 
 def sockets_check(mta: str, configured: list[str], listening: list[dict[str, t.Any]]) -> Check:
@@ -224,21 +222,21 @@ def sockets_check(mta: str, configured: list[str], listening: list[dict[str, t.A
         return {"result": PASS, "detail": "configuration and listening sockets agree (%s)" % (", ".join(map(shown, actual)) or "none"), "fix": ""}
     parts = []
     if missing:
-        parts.append("configured but not listening: %s" % ", ".join(map(shown, missing)))
+        parts.append("configured but not listening: {}".format(", ".join(map(shown, missing))))
     if extra:
-        parts.append("listening but not configured: %s" % ", ".join(map(shown, extra)))
+        parts.append("listening but not configured: {}".format(", ".join(map(shown, extra))))
     return {"result": FAIL, "detail": "; ".join(parts),
-            "fix": "stop and start %s so the running daemon uses its configuration (systemctl restart %s), "
-                   "then read its log if a socket is still missing" % (mta, mta)}
+            "fix": f"stop and start {mta} so the running daemon uses its configuration (systemctl restart {mta}), "
+                   "then read its log if a socket is still missing"}
 
 
-def _reverse_fix(address: str, names: list[str], helo: t.Optional[str]) -> str:
+def _reverse_fix(address: str, names: list[str], helo: str | None) -> str:
     ip = ipaddress.ip_address(address)
     name = (names or [helo or "mail.example.com"])[0]
-    return "add %s. PTR %s. in the reverse zone (ask whoever holds %s)" % (ip.reverse_pointer, name, "the range of %s" % address)
+    return "add {}. PTR {}. in the reverse zone (ask whoever holds {})".format(ip.reverse_pointer, name, f"the range of {address}")
 
 
-def dns_fix(check: str, entry: dict[str, t.Any], helo: t.Optional[str]) -> str:
+def dns_fix(check: str, entry: dict[str, t.Any], helo: str | None) -> str:
     address, result = entry["address"], entry[check]
     rr = "A" if entry["family"] == "ipv4" else "AAAA"
     if result["result"] == "temperror":
@@ -247,20 +245,19 @@ def dns_fix(check: str, entry: dict[str, t.Any], helo: t.Optional[str]) -> str:
         return _reverse_fix(address, [], helo)
     if check == "fcrdns":
         names = entry["ptr"]["names"]
-        return "add %s. %s %s (or point the PTR at a name that has it)" % (names[0] if names else helo, rr, address)
+        return f"add {names[0] if names else helo}. {rr} {address} (or point the PTR at a name that has it)"
     if check == "spf":
         domain = result.get("domain") or "the sender domain"
         mechanism = "ip4:" if entry["family"] == "ipv4" else "ip6:"
-        return "authorise %s in the SPF record of %s: add %s%s before its all mechanism" % (address, domain, mechanism, address)
+        return f"authorise {address} in the SPF record of {domain}: add {mechanism}{address} before its all mechanism"
     name = result.get("name") or helo
     ptr_names = entry["ptr"]["names"]
     if ptr_names and name not in ptr_names:
-        return "greet as %s (the PTR name: sendmail confDOMAIN_NAME, postfix smtp_helo_name), or make %s the PTR of %s" % (
-            ptr_names[0], name, address)
-    return "give the HELO name %s an %s record %s and make it the PTR name of %s" % (name, rr, address, address)
+        return f"greet as {ptr_names[0]} (the PTR name: sendmail confDOMAIN_NAME, postfix smtp_helo_name), or make {name} the PTR of {address}"
+    return f"give the HELO name {name} an {rr} record {address} and make it the PTR name of {address}"
 
 
-def dns_checks(entries: list[dict[str, t.Any]], helo: t.Optional[str]) -> dict[str, Check]:
+def dns_checks(entries: list[dict[str, t.Any]], helo: str | None) -> dict[str, Check]:
     """One cell per DNS check over every sending address, worst result first."""
     cells = {}
     for check in ("ptr", "fcrdns", "spf", "helo"):
@@ -271,8 +268,8 @@ def dns_checks(entries: list[dict[str, t.Any]], helo: t.Optional[str]) -> dict[s
         bad = [(e, r) for e, r in per if r in (FAIL, UNKNOWN)]
         cells[check] = {
             "result": worst(r for _e, r in per),
-            "detail": "; ".join("%s %s: %s" % (e["address"], e[check]["result"], e[check]["reason"]) for e, _r in (bad or per)),
-            "fix": "; ".join("%s: %s" % (e["address"], dns_fix(check, e, helo)) for e, _r in bad),
+            "detail": "; ".join("{} {}: {}".format(e["address"], e[check]["result"], e[check]["reason"]) for e, _r in (bad or per)),
+            "fix": "; ".join("{}: {}".format(e["address"], dns_fix(check, e, helo)) for e, _r in bad),
         }
     return cells
 
@@ -287,7 +284,7 @@ CHECK_LABELS = {
 def verdict(checks: t.Mapping[str, Check]) -> tuple[str, list[str]]:
     """ready / not ready / unknown, and one reason line per check that did not pass."""
     results = [c["result"] for c in checks.values()]
-    reasons = ["%s: %s" % (CHECK_LABELS.get(name, name), c["detail"]) for name, c in checks.items() if c["result"] in (FAIL, UNKNOWN)]
+    reasons = ["{}: {}".format(CHECK_LABELS.get(name, name), c["detail"]) for name, c in checks.items() if c["result"] in (FAIL, UNKNOWN)]
     if FAIL in results:
         return "not ready", reasons
     if UNKNOWN in results:
@@ -306,5 +303,5 @@ def answered_by(cell: dict[str, t.Any], resolver: str) -> dict[str, t.Any]:
     """A DNS check's cell with the resolver that answered it, named in its detail unless it is dnspython."""
     cell = dict(cell, resolver=resolver)
     if resolver != "dnspython" and cell.get("detail"):
-        cell["detail"] = "%s (answered by %s)" % (cell["detail"], resolver)
+        cell["detail"] = "{} (answered by {})".format(cell["detail"], resolver)
     return cell

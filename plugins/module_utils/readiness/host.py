@@ -51,7 +51,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 
     if mta == "sendmail":
         if not os.path.exists(SENDMAIL_CF):
-            module.fail_json(msg="mta=sendmail but %s does not exist; set mta to auto" % SENDMAIL_CF)
+            module.fail_json(msg=f"mta=sendmail but {SENDMAIL_CF} does not exist; set mta to auto")
         cf = _read(SENDMAIL_CF)
         version = facts.sendmail_version(cf)
         configured = facts.sendmail_configured(cf)
@@ -70,7 +70,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
                 if values.get(p)}
         pin_by = {"ipv4": "smtp_bind_address", "ipv6": "smtp_bind_address6"}
         enabled = families(values.get("inet_protocols"))
-        disabled = {f: "inet_protocols = %s: postfix sends no %s mail" % (values.get("inet_protocols"), f)
+        disabled = {f: "inet_protocols = {}: postfix sends no {} mail".format(values.get("inet_protocols"), f)
                     for f in facts.FAMILIES if f not in enabled}
 
     rc, ss_out, err = _out(module, [module.get_bin_path("ss", required=True), "-ltnH"])
@@ -92,7 +92,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     outbound = {}
     for family in facts.FAMILIES:
         destination = params["route_to"][family]
-        rc, route, err = _out(module, [ip, "-j", "-%s" % family[-1], "route", "get", destination])
+        rc, route, err = _out(module, [ip, "-j", f"-{family[-1]}", "route", "get", destination])
         kernel = facts.route_source(route) if rc == 0 else None
         outbound[family] = facts.outbound(family, pins.get(family), pin_by[family], snat.get(family), kernel, err,
                                           destination, local, disabled.get(family))

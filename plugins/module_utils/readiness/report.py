@@ -25,7 +25,7 @@ def _first_line(message: t.Any, limit: int = 200) -> str:
     return lines[0] if len(lines[0]) <= limit else lines[0][:limit - 3].rstrip() + "..."
 
 
-def host_row(host: str, result: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, t.Any]:
+def host_row(host: str, result: t.Mapping[str, t.Any] | None) -> dict[str, t.Any]:
     """One host's row: its readiness, or why there is none (unreachable, module failure, not run)."""
     if result and "readiness" in result and not result.get("failed"):
         return dict(result["readiness"], host=host)
@@ -33,13 +33,13 @@ def host_row(host: str, result: t.Optional[t.Mapping[str, t.Any]]) -> dict[str, 
         reason = "host: no result; the host left the play before the readiness task"
         fix = "run the play again and read its output for this host"
     elif result.get("unreachable"):
-        reason = "host: unreachable: %s" % _first_line(result.get("msg"))
+        reason = "host: unreachable: {}".format(_first_line(result.get("msg")))
         fix = "make the host reachable over its connection (ansible -m ansible.builtin.ping), then run again"
     elif result.get("skipped"):
         reason = "host: skipped: %s" % (result.get("skip_reason") or "condition false")
         fix = "run the report on this host"
     else:
-        reason = "host: the readiness check failed: %s" % _first_line(result.get("msg"))
+        reason = "host: the readiness check failed: {}".format(_first_line(result.get("msg")))
         fix = "fix what the message says, then run again"
     return {"host": host, "mta": None, "version": None, "verdict": "unknown", "reasons": [reason],
             "checks": {"host": {"result": "unknown", "detail": reason[len("host: "):], "fix": fix}}}
@@ -69,7 +69,7 @@ def text_table(report: t.Mapping[str, t.Any]) -> list[str]:
     widths = [max(len(line[i]) for line in lines) for i in range(len(header))]
     text = ["  ".join(cell.ljust(w) for cell, w in zip(line, widths)).rstrip() for line in lines]
     for row in report["hosts"]:
-        text += ["  %s: %s" % (row["host"], reason) for reason in row["reasons"][:3]]
+        text += ["  {}: {}".format(row["host"], reason) for reason in row["reasons"][:3]]
     summary = report["summary"]
     text.append("%d ready, %d not ready, %d unknown" % (summary["ready"], summary["not ready"], summary["unknown"]))
     return text
@@ -122,28 +122,28 @@ def _anchor(host: str) -> str:
     return "host-" + "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in host)
 
 
-def _cell(check: t.Optional[t.Mapping[str, t.Any]]) -> str:
+def _cell(check: t.Mapping[str, t.Any] | None) -> str:
     if not check:
         return '<td class="r skipped" data-result="n/a" data-sort="1">n/a</td>'
     result = check["result"]
-    return '<td class="r %s" data-result="%s" data-sort="%s" title="%s">%s</td>' % (
+    return '<td class="r {}" data-result="{}" data-sort="{}" title="{}">{}</td>'.format(
         result, result, _RANK.get(result, "1"), _e(check.get("detail")), _e(result))
 
 
 def _details(row: t.Mapping[str, t.Any]) -> str:
-    parts = ['<section class="host" id="%s">' % _anchor(row["host"]),
-             '<h2>%s <span class="%s" style="padding:0 .4em">%s</span></h2>' % (
+    parts = ['<section class="host" id="{}">'.format(_anchor(row["host"])),
+             '<h2>{} <span class="{}" style="padding:0 .4em">{}</span></h2>'.format(
                  _e(row["host"]), "v-" + row["verdict"].replace(" ", "-"), _e(row["verdict"]))]
     if row.get("mta"):
-        parts.append("<p>%s %s" % (_e(row["mta"]), _e(row.get("version") or "")))
+        parts.append("<p>{} {}".format(_e(row["mta"]), _e(row.get("version") or "")))
         if row.get("helo_name"):
-            parts.append(" &middot; HELO %s &middot; SPF domain %s" % (_e(row["helo_name"]), _e(row.get("sender_domain") or "none")))
+            parts.append(" &middot; HELO {} &middot; SPF domain {}".format(_e(row["helo_name"]), _e(row.get("sender_domain") or "none")))
         parts.append("</p>")
     if row["reasons"]:
-        parts.append('<ul class="reasons">%s</ul>' % "".join("<li>%s</li>" % _e(r) for r in row["reasons"]))
+        parts.append('<ul class="reasons">{}</ul>'.format("".join(f"<li>{_e(r)}</li>" for r in row["reasons"])))
     parts.append('<table class="checks"><thead><tr><th>check</th><th>result</th><th>detail</th><th>fix</th></tr></thead><tbody>')
     for name, check in row["checks"].items():
-        parts.append('<tr data-check="%s"><td>%s</td><td class="%s">%s</td><td>%s</td><td class="fix">%s</td></tr>' % (
+        parts.append('<tr data-check="{}"><td>{}</td><td class="{}">{}</td><td>{}</td><td class="fix">{}</td></tr>'.format(
             _e(name), _e(CHECK_LABELS.get(name, name)), _e(check["result"]), _e(check["result"]),
             _e(check.get("detail")), _e(check.get("fix"))))
     parts.append("</tbody></table>")
@@ -152,16 +152,16 @@ def _details(row: t.Mapping[str, t.Any]) -> str:
         parts.append('<table class="outbound"><thead><tr><th>family</th><th>pinned</th><th>SNAT</th><th>kernel</th>'
                      '<th>sending</th><th>agree</th></tr></thead><tbody>')
         for family, info in sorted(outbound.items()):
-            pinned = "%s (%s)" % (info["pinned"], info["pinned_by"]) if info.get("pinned") else "-"
-            parts.append("<tr><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td><td>%s</td></tr>" % (
+            pinned = "{} ({})".format(info["pinned"], info["pinned_by"]) if info.get("pinned") else "-"
+            parts.append("<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
                 _e(family), _e(pinned), _e(info.get("snat") or "-"), _e(info.get("kernel") or "-"),
                 _e(info.get("sending") or "-"), "yes" if info.get("agree") else "no"))
         parts.append("</tbody></table>")
     sockets = row.get("sockets") or {}
     if sockets:
-        listening = sorted({"%s:%s" % ("[%s]" % s["address"] if ":" in s["address"] else s["address"], s["port"])
+        listening = sorted({"{}:{}".format("[{}]".format(s["address"]) if ":" in s["address"] else s["address"], s["port"])
                             for s in sockets.get("listening", []) if s["port"] in (25, 587, 465)})
-        parts.append("<p>configured: %s<br>listening: %s</p>" % (
+        parts.append("<p>configured: {}<br>listening: {}</p>".format(
             _e(", ".join(sockets.get("configured", [])) or "none"), _e(", ".join(listening) or "none")))
     parts.append("</section>")
     return "".join(parts)
@@ -170,30 +170,30 @@ def _details(row: t.Mapping[str, t.Any]) -> str:
 def html_page(report: t.Mapping[str, t.Any], title: str = "Dual-stack mail readiness") -> str:
     """A page that works offline from a file: no external asset, styles and script inline."""
     summary = report["summary"]
-    head = "".join('<th scope="col">%s</th>' % _e(label) for label in ["host", "MTA", "verdict"] + [CHECK_LABELS[c] for c in COLUMNS])
+    head = "".join(f'<th scope="col">{_e(label)}</th>' for label in ["host", "MTA", "verdict"] + [CHECK_LABELS[c] for c in COLUMNS])
     rows = []
     for row in report["hosts"]:
         verdict = row["verdict"]
-        cells = ['<td data-sort="%s"><a href="#%s">%s</a></td>' % (_e(row["host"].lower()), _anchor(row["host"]), _e(row["host"])),
-                 "<td>%s</td>" % _e(("%s %s" % (row["mta"], row.get("version") or "")).strip() if row["mta"] else "-"),
-                 '<td class="r %s" data-result="%s" data-sort="%s" title="%s">%s</td>' % (
+        cells = ['<td data-sort="{}"><a href="#{}">{}</a></td>'.format(_e(row["host"].lower()), _anchor(row["host"]), _e(row["host"])),
+                 "<td>{}</td>".format(_e(("{} {}".format(row["mta"], row.get("version") or "")).strip() if row["mta"] else "-")),
+                 '<td class="r {}" data-result="{}" data-sort="{}" title="{}">{}</td>'.format(
                      "v-" + verdict.replace(" ", "-"), _e(verdict), _VERDICT_RANK[verdict], _e(" | ".join(row["reasons"])), _e(verdict))]
         cells += [_cell(row["checks"].get(c)) for c in COLUMNS]
-        rows.append('<tr data-host="%s" data-verdict="%s">%s</tr>' % (_e(row["host"]), _e(verdict), "".join(cells)))
+        rows.append('<tr data-host="{}" data-verdict="{}">{}</tr>'.format(_e(row["host"]), _e(verdict), "".join(cells)))
     return "".join([
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        "<title>%s</title><style>%s</style></head><body>" % (_e(title), _CSS),
-        "<h1>%s</h1>" % _e(title),
+        f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
+        f"<h1>{_e(title)}</h1>",
         '<p class="meta">%d hosts%s. Click a column to sort; click a host for its details and fixes.</p>' % (
             len(report["hosts"]), (", generated " + _e(report["generated"])) if report.get("generated") else ""),
         '<p class="counts"><span class="v-ready" style="padding:0 .4em">%d ready</span>'
         '<span class="v-not-ready" style="padding:0 .4em">%d not ready</span>'
         '<span class="v-unknown" style="padding:0 .4em">%d unknown</span></p>' % (
             summary["ready"], summary["not ready"], summary["unknown"]),
-        '<table id="summary"><thead><tr>%s</tr></thead><tbody>%s</tbody></table>' % (head, "".join(rows)),
+        '<table id="summary"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'.format(head, "".join(rows)),
         "".join(_details(row) for row in report["hosts"]),
-        "<script>%s</script></body></html>\n" % _JS,
+        f"<script>{_JS}</script></body></html>\n",
     ])
 
 

@@ -73,23 +73,23 @@ M4, SENDMAIL = "m4", "sendmail"
 class CheckResult:
     ok: bool
     msg: str = ""
-    rc: Optional[int] = None
+    rc: int | None = None
     stdout: str = ""
     stderr: str = ""
     warnings: list = field(default_factory=list)
     cf_text: str = ""  # the .cf that was checked
-    stage: Optional[str] = None  # which tool refused: m4 or sendmail (None: nothing could run)
+    stage: str | None = None  # which tool refused: m4 or sendmail (None: nothing could run)
     errors: list = field(default_factory=list)  # the lines it refused with
 
 
 @dataclass(frozen=True)
 class Tools:
-    m4: Optional[str]
-    sendmail: Optional[str]
-    timeout: Optional[str]
-    unshare: Optional[str] = None
-    python: Optional[str] = None
-    cf_dir: Optional[str] = None  # the cf macro tree, for a .mc that does not include cf.m4
+    m4: str | None
+    sendmail: str | None
+    timeout: str | None
+    unshare: str | None = None
+    python: str | None = None
+    cf_dir: str | None = None  # the cf macro tree, for a .mc that does not include cf.m4
 
 
 @dataclass(frozen=True)
@@ -106,7 +106,7 @@ class HostName:
     resolves: bool = True
 
 
-def find_cf_dir(candidates: tuple = CF_DIRS) -> Optional[str]:
+def find_cf_dir(candidates: tuple = CF_DIRS) -> str | None:
     for directory in candidates:
         if os.path.isfile(os.path.join(directory, "m4", "cf.m4")):
             return directory
@@ -147,12 +147,12 @@ def unqualified_host_warning(host: HostName, stand_in: bool) -> str:
                   "then uses the short name")
     else:
         effect = "sendmail uses the short name (in HELO and its own addresses)"
-    how = ("the candidate was checked under the stand-in name %s" % _stand_in(host) if stand_in else
+    how = (f"the candidate was checked under the stand-in name {_stand_in(host)}" if stand_in else
            "no private UTS namespace could be made for the check, so it ran under the short name")
-    return ('this host\'s name %r has no domain and none is found for it in /etc/hosts or DNS: %s. '
-            'Add the fully qualified name to /etc/hosts (for example "127.0.1.1 %s.example.com %s") or make '
+    return (f'this host\'s name {host.name!r} has no domain and none is found for it in /etc/hosts or DNS: {effect}. '
+            f'Add the fully qualified name to /etc/hosts (for example "127.0.1.1 {host.name}.example.com {host.name}") or make '
             'it the host name; confDOMAIN_NAME sets the name sendmail announces but does not end a wait '
-            '(%s).' % (host.name, effect, host.name, host.name, how))
+            f'({how}).')
 
 
 def _stand_in(host: HostName) -> str:
@@ -185,9 +185,9 @@ def _m4_command(text: str, candidate_mc: str, source_path: str, tools: Tools):
     if includes_cf_m4(text):
         return [tools.m4, candidate_mc]
     if tools.cf_dir is None:
-        return CheckResult(False, "%s does not include cf.m4 (a Makefile that puts cf.m4 in front builds it, as on "
-                                  "FreeBSD) and no sendmail cf macros were found in %s; install them or set "
-                                  "validate=false (nothing was changed)" % (source_path, ", ".join(CF_DIRS)))
+        return CheckResult(False, "{} does not include cf.m4 (a Makefile that puts cf.m4 in front builds it, as on "
+                                  "FreeBSD) and no sendmail cf macros were found in {}; install them or set "
+                                  "validate=false (nothing was changed)".format(source_path, ", ".join(CF_DIRS)))
     cf_dir = tools.cf_dir.rstrip("/") + "/"
     return [tools.m4, "-D_CF_DIR_=" + cf_dir, cf_dir + "m4/cf.m4", candidate_mc]
 
@@ -198,7 +198,7 @@ def _write(path: str, text: str) -> None:
 
 
 def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run: Runner, tools: Tools,
-                    expected_cf_lines: tuple = (), host: Optional[HostName] = None) -> CheckResult:
+                    expected_cf_lines: tuple = (), host: HostName | None = None) -> CheckResult:
     """Build (for a .mc) and check the candidate ``text`` in ``workdir``.
 
     ``host`` is this host's name; it is looked up (only when sendmail is to run) when not given.
@@ -220,14 +220,13 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
         m4_warnings, m4_errors = classify(err.replace(candidate_mc, source_path).splitlines(), _M4_WARNINGS)
         if rc != 0 or m4_errors:
             errors = m4_errors if rc == 0 else m4_errors + ["exit code %d" % rc]
-            return CheckResult(False, "m4 rejected the candidate %s (nothing was changed): %s"
-                               % (source_path, "; ".join(errors)), rc, "", err, stage=M4, errors=errors,
+            return CheckResult(False, "m4 rejected the candidate {} (nothing was changed): {}".format(source_path, "; ".join(errors)), rc, "", err, stage=M4, errors=errors,
                                cf_text=cf_text if rc == 0 else "")
-        warnings.extend("m4: %s" % line for line in m4_warnings)
+        warnings.extend(f"m4: {line}" for line in m4_warnings)
         missing = [line for line in expected_cf_lines if line not in cf_text.splitlines()]
         if missing:
-            return CheckResult(False, "the sendmail.cf built from the candidate does not contain %r; "
-                                      "m4 changed the value on the way (nothing was changed)" % missing[0])
+            return CheckResult(False, f"the sendmail.cf built from the candidate does not contain {missing[0]!r}; "
+                                      "m4 changed the value on the way (nothing was changed)")
         _write(candidate_cf, cf_text)
     else:
         cf_text = text
@@ -260,8 +259,7 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
     cf_warnings, errors = classify(lines, _SENDMAIL_WARNINGS)
     if rc != 0 or errors:
         errors = errors or ["exit code %d" % rc]
-        return CheckResult(False, "sendmail -bC rejected the candidate configuration (nothing was changed): %s"
-                           % "; ".join(errors), rc, out, err, warnings + cf_warnings, cf_text, SENDMAIL, errors)
+        return CheckResult(False, "sendmail -bC rejected the candidate configuration (nothing was changed): {}".format("; ".join(errors)), rc, out, err, warnings + cf_warnings, cf_text, SENDMAIL, errors)
     return CheckResult(True, warnings=warnings + cf_warnings, cf_text=cf_text)
 
 
@@ -292,14 +290,14 @@ def _new_problems(candidate: list, current: list) -> list:
 def _how_to_fix(line: str, current_text: str, current_cf: str, source_path: str) -> str:
     match = _CF_LINE.match(line)
     if match is None:
-        return "correct it in %s" % source_path
+        return f"correct it in {source_path}"
     number = int(match.group(1))
     cf_lines = current_cf.split("\n")  # as sendmail counts: splitlines() also splits at \x1c-\x1e, \x85
     cf_line = cf_lines[number - 1] if 0 < number <= len(cf_lines) else ""
     if cf_line[:1] in (" ", "\t"):
         indented = [current_text.count("\n", 0, found.start()) + 1 for found in _INDENTED_MACRO.finditer(current_text)]
-        where = ("line%s %s of %s" % ("s" if len(indented) > 1 else "", ", ".join(str(n) for n in indented), source_path)
-                 if indented else "a line of %s" % source_path)
+        where = ("line{} {} of {}".format("s" if len(indented) > 1 else "", ", ".join(str(n) for n in indented), source_path)
+                 if indented else f"a line of {source_path}")
         return ("sendmail.cf line %d is %r: %s start%s with blanks before dnl or a macro, and m4 copies the blanks "
                 "into sendmail.cf, where a line that starts with a blank continues the one before it; remove the "
                 "indentation" % (number, cf_line, where, "s" if len(indented) == 1 else ""))
@@ -307,7 +305,7 @@ def _how_to_fix(line: str, current_text: str, current_cf: str, source_path: str)
 
 
 def check_change(current_text: str, text: str, syntax: str, source_path: str, workdir: str, run: Runner,
-                 tools: Tools, expected_cf_lines: tuple = (), host: Optional[HostName] = None) -> CheckResult:
+                 tools: Tools, expected_cf_lines: tuple = (), host: HostName | None = None) -> CheckResult:
     """Check the candidate ``text`` that replaces ``current_text``; only problems it adds refuse it.
 
     When the candidate is refused, the current file is checked the same way.  The complaints it
@@ -325,23 +323,23 @@ def check_change(current_text: str, text: str, syntax: str, source_path: str, wo
     if current.ok:
         return result
     if current.stage == M4 and current.rc not in (0, None):
-        return CheckResult(False, "%s (the current %s cannot be built either: m4 fails on it with %s; fix the file "
-                                  "first, nothing was changed)" % (result.msg, source_path, "; ".join(current.errors)),
+        return CheckResult(False, "{} (the current {} cannot be built either: m4 fails on it with {}; fix the file "
+                                  "first, nothing was changed)".format(result.msg, source_path, "; ".join(current.errors)),
                            result.rc, result.stdout, result.stderr, stage=result.stage, errors=result.errors)
     if current.stage != result.stage:
         return result
     new = _new_problems(result.errors, current.errors)
     if new:
         tool = "m4" if result.stage == M4 else "sendmail -bC"
-        return CheckResult(False, "%s rejected the candidate %s (nothing was changed): %s" % (
+        return CheckResult(False, "{} rejected the candidate {} (nothing was changed): {}".format(
             tool, source_path if result.stage == M4 else "configuration", "; ".join(new)) + (
-            "; the current file already has: %s" % "; ".join(current.errors)),
+            "; the current file already has: {}".format("; ".join(current.errors))),
             result.rc, result.stdout, result.stderr, stage=result.stage, errors=new)
     warnings = list(result.warnings)
     for line in current.errors:
         if line.strip() in ('"', "'") or line.startswith("exit code "):
             continue  # the rest of a line that quotes a newline, or only sendmail's exit status
-        warnings.append("%s already has a problem, which this change leaves as it is: %s: %s; %s" % (
+        warnings.append("{} already has a problem, which this change leaves as it is: {}: {}; {}".format(
             source_path, "m4" if result.stage == M4 else "sendmail -bC", line,
             _how_to_fix(line, current_text, current.cf_text, source_path)))
     return CheckResult(True, warnings=warnings, cf_text=result.cf_text)

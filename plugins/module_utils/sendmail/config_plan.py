@@ -14,7 +14,7 @@ entries are listed never matters.  No I/O happens here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Optional
+from typing import Callable
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import plan_listen_document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
@@ -55,7 +55,7 @@ def port_changes(entry: dict) -> dict:
     for key, value in (entry.get("options") or {}).items():
         letter = key_for_option_name(str(key))
         if letter in _DEDICATED:
-            raise RefusedChange("set %s with the %s option, not inside options" % (key, _DEDICATED[letter]))
+            raise RefusedChange(f"set {key} with the {_DEDICATED[letter]} option, not inside options")
         changes[letter] = "" if value is None else str(value)
     return changes
 
@@ -64,8 +64,7 @@ def setting_kind(entry: dict) -> str:
     """Which of the setting kinds an entry names; exactly one must be given."""
     kinds = [kind for kind in SETTING_KINDS if entry.get(kind) is not None]
     if len(kinds) != 1:
-        raise RefusedChange("each setting names exactly one of %s; got %s"
-                            % (", ".join(SETTING_KINDS), ", ".join(kinds) or "none"))
+        raise RefusedChange("each setting names exactly one of {}; got {}".format(", ".join(SETTING_KINDS), ", ".join(kinds) or "none"))
     return kinds[0]
 
 
@@ -89,8 +88,8 @@ def setting_step(entry: dict) -> Callable[[Document], Plan]:
 def setting_label(entry: dict) -> str:
     kind = setting_kind(entry)
     if kind == "define" and entry.get("value") is not None:
-        return "define %s=%s" % (entry["define"], entry["value"])
-    return "%s %s" % (kind, entry[kind])
+        return "define {}={}".format(entry["define"], entry["value"])
+    return f"{kind} {entry[kind]}"
 
 
 @dataclass(frozen=True)
@@ -100,7 +99,7 @@ class Step:
     identity: str  # what makes two steps the same entry
     state: str
     run: Callable[[Document], Plan]
-    position: Optional[int] = None  # the place of the file's entry it changes, when not found by name
+    position: int | None = None  # the place of the file's entry it changes, when not found by name
 
 
 @dataclass(frozen=True)
@@ -119,11 +118,11 @@ class ConfigPlan:
         return self.before != self.after
 
 
-def _port_step(kind: str, entry: dict, bindv6only: Optional[bool]) -> Step:
+def _port_step(kind: str, entry: dict, bindv6only: bool | None) -> Step:
     """The step for one entry: by name, or (from the listening planner) by its place in the file."""
     name = entry.get("name")
     if not name:
-        raise RefusedChange("every %s entry needs a name" % PORT_KINDS[kind])
+        raise RefusedChange(f"every {PORT_KINDS[kind]} entry needs a name")
     state = entry.get("state") or PRESENT
     changes = port_changes(entry)
     position = entry.get("position")
@@ -137,7 +136,7 @@ def _refuse_duplicates(steps: list) -> None:
     for step in steps:
         key = (step.kind, step.identity)
         if key in seen:
-            raise RefusedChange("%s %s is listed twice; list each entry once" % key)
+            raise RefusedChange("{} {} is listed twice; list each entry once".format(*key))
         seen.add(key)
 
 
@@ -148,14 +147,13 @@ def _unlisted_port_entries(document: Document, kind: str, listed: set) -> list:
         if entry["name"] not in listed and entry["name"] not in names:
             names.append(entry["name"])
     if None in names:
-        raise RefusedChange("a %s entry without a Name cannot be told apart; give it a Name first"
-                            % PORT_KINDS[kind])
+        raise RefusedChange(f"a {PORT_KINDS[kind]} entry without a Name cannot be told apart; give it a Name first")
     return [_port_step(kind, {"name": name, "state": ABSENT}, None) for name in names]
 
 
 def plan_config(document: Document, daemons: list, clients: list, settings: list,
-                bindv6only: Optional[bool] = False, exclusive: bool = False,
-                listen=None, host_addresses: Optional[list] = None) -> ConfigPlan:
+                bindv6only: bool | None = False, exclusive: bool = False,
+                listen=None, host_addresses: list | None = None) -> ConfigPlan:
     """Apply every entry to ``document``: removals first, then the rest in the order given.
 
     ``bindv6only`` is the value of net.ipv6.bindv6only to plan for (None when IPv6 is off).
@@ -171,7 +169,7 @@ def plan_config(document: Document, daemons: list, clients: list, settings: list
         daemons, reasons = listen_plan.daemons, tuple(listen_plan.reasons)
     steps = ([_port_step(DAEMON, entry, bindv6only) for entry in daemons]
              + [_port_step(CLIENT, entry, bindv6only) for entry in clients]
-             + [Step("setting", setting_label(entry), "%s %s" % (setting_kind(entry), entry[setting_kind(entry)]),
+             + [Step("setting", setting_label(entry), f"{setting_kind(entry)} {entry[setting_kind(entry)]}",
                      entry.get("state") or PRESENT, setting_step(entry))
                 for entry in settings])
     _refuse_duplicates(steps)

@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import ipaddress
 from dataclasses import dataclass, field
-from typing import Optional
 
 from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_PORTS, parse_ip, port_number
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import implicit_daemons
@@ -76,17 +75,17 @@ class Entry:
 
     options: PortOptions
     state: str
-    line: Optional[int] = None
+    line: int | None = None
     fixed: bool = False
     why: str = ""
 
     @property
-    def name(self) -> Optional[str]:
+    def name(self) -> str | None:
         return self.options.name
 
     def where(self) -> str:
         if self.state == IMPLICIT:
-            return "implicit, %s" % self.why
+            return f"implicit, {self.why}"
         return "%sline %d" % ("commented, " if self.state == COMMENTED else "", self.line)
 
 
@@ -110,8 +109,8 @@ class Facts:
     addresses, or None when unknown (then literals are not checked against them).
     """
 
-    bindv6only: Optional[bool]
-    addresses: Optional[tuple] = None
+    bindv6only: bool | None
+    addresses: tuple | None = None
 
     @classmethod
     def of(cls, facts) -> Facts:
@@ -120,12 +119,11 @@ class Facts:
         facts = dict(facts or {})
         unknown = sorted(set(facts) - {"bindv6only", "addresses"})
         if unknown:
-            raise ListenPlanError("unknown host fact(s) %s; give bindv6only and addresses" % ", ".join(unknown))
+            raise ListenPlanError("unknown host fact(s) {}; give bindv6only and addresses".format(", ".join(unknown)))
         bindv6only = facts.get("bindv6only", False)
         if bindv6only is not None and not isinstance(bindv6only, bool):
             if str(bindv6only) not in ("0", "1"):
-                raise ListenPlanError("bindv6only=%r must be true, false (or 1, 0), or null when IPv6 is off"
-                                      % (bindv6only,))
+                raise ListenPlanError(f"bindv6only={bindv6only!r} must be true, false (or 1, 0), or null when IPv6 is off")
             bindv6only = str(bindv6only) == "1"
         addresses = facts.get("addresses")
         if addresses is not None:
@@ -133,7 +131,7 @@ class Facts:
             for text in addresses:
                 address = parse_ip(str(text).split("%", maxsplit=1)[0].split("/", maxsplit=1)[0])
                 if address is None:
-                    raise ListenPlanError("host address %r is not an IP address" % (text,))
+                    raise ListenPlanError(f"host address {text!r} is not an IP address")
                 parsed.append(address)
             addresses = tuple(parsed)
         return cls(bindv6only, addresses)
@@ -157,8 +155,7 @@ def _parse_port(value) -> int:
     else:
         number = port_number(str(value).strip()) if str(value).strip() else None
     if not isinstance(number, int) or not 1 <= number <= 65535:
-        raise ListenPlanError("port %r is not a port: use a number from 1 to 65535 or one of %s"
-                              % (value, ", ".join(sorted(SERVICE_PORTS))))
+        raise ListenPlanError("port {!r} is not a port: use a number from 1 to 65535 or one of {}".format(value, ", ".join(sorted(SERVICE_PORTS))))
     return number
 
 
@@ -169,16 +166,15 @@ def _parse_address(value):
     address = parse_ip(text) if text else None
     if address is None:
         raise ListenPlanError(
-            "listen address %r is neither all, loopback, an IPv4 address nor an IPv6 address "
-            "(host names are not accepted: a name can resolve to other addresses than the ones meant)" % (value,))
+            f"listen address {value!r} is neither all, loopback, an IPv4 address nor an IPv6 address "
+            "(host names are not accepted: a name can resolve to other addresses than the ones meant)")
     if address.version == 6 and address.ipv4_mapped is not None:
-        raise ListenPlanError("listen address %s is an IPv4-mapped IPv6 address; write the IPv4 address %s instead"
-                              % (text, address.ipv4_mapped))
+        raise ListenPlanError(f"listen address {text} is an IPv4-mapped IPv6 address; write the IPv4 address {address.ipv4_mapped} instead")
     if address.is_multicast:
-        raise ListenPlanError("listen address %s is a multicast address; a mail daemon cannot listen on it" % text)
+        raise ListenPlanError(f"listen address {text} is a multicast address; a mail daemon cannot listen on it")
     if address.version == 6 and address.is_link_local:
-        raise ListenPlanError("listen address %s is link-local: it needs a zone (%%eth0), which sendmail cannot "
-                              "bind to; use a global or unique local IPv6 address" % text)
+        raise ListenPlanError(f"listen address {text} is link-local: it needs a zone (%eth0), which sendmail cannot "
+                              "bind to; use a global or unique local IPv6 address")
     return address
 
 
@@ -200,19 +196,18 @@ def parse_intent(intent) -> tuple:
         if isinstance(item, str):
             item = {"addresses": [item]}
         if not isinstance(item, dict):
-            raise ListenPlanError("listen item %r must be an address or a dict with addresses and ports" % (item,))
+            raise ListenPlanError(f"listen item {item!r} must be an address or a dict with addresses and ports")
         unknown = sorted(set(item) - {"addresses", "ports"})
         if unknown:
-            raise ListenPlanError("listen item %r has unknown key(s) %s; use addresses and ports"
-                                  % (item, ", ".join(unknown)))
+            raise ListenPlanError("listen item {!r} has unknown key(s) {}; use addresses and ports".format(item, ", ".join(unknown)))
         addresses = item.get("addresses")
         ports = item.get("ports", [25])
         addresses = [addresses] if isinstance(addresses, str) else list(addresses or [])
         ports = [ports] if isinstance(ports, (str, int)) else list(ports or [])
         if not addresses:
-            raise ListenPlanError("listen item %r has no addresses; use all, loopback or IP literals" % (item,))
+            raise ListenPlanError(f"listen item {item!r} has no addresses; use all, loopback or IP literals")
         if not ports:
-            raise ListenPlanError("listen item %r has no ports" % (item,))
+            raise ListenPlanError(f"listen item {item!r} has no ports")
         items.append(Listen(tuple(_parse_address(value) for value in addresses),
                             tuple(_parse_port(value) for value in ports)))
     return tuple(items)
@@ -253,7 +248,7 @@ def _host_text(socket: Socket) -> str:
 
 
 def _describe(entry: Entry) -> str:
-    return "%s (%s)" % (entry.name or "an entry without Name=", entry.where())
+    return "{} ({})".format(entry.name or "an entry without Name=", entry.where())
 
 
 # ---------------------------------------------------------------------------
@@ -335,12 +330,11 @@ def _check_host_has(address, facts: Facts, port: int) -> None:
     if facts.addresses is None or address.is_loopback:
         return
     if address not in facts.addresses:
-        raise ListenPlanError('%s is not an address of this host, so sendmail could not bind it ("Cannot assign '
-                              'requested address"); the host has %s'
-                              % (address, ", ".join(str(item) for item in facts.addresses) or "no addresses"))
+        raise ListenPlanError('{} is not an address of this host, so sendmail could not bind it ("Cannot assign '
+                              'requested address"); the host has {}'.format(address, ", ".join(str(item) for item in facts.addresses) or "no addresses"))
 
 
-def _socket(entry: Entry, position: int) -> Optional[Socket]:
+def _socket(entry: Entry, position: int) -> Socket | None:
     return daemon_socket(entry.options, position)
 
 
@@ -376,7 +370,7 @@ def _rebind(options: PortOptions, want: _Want, explicit: bool = False) -> PortOp
     return options
 
 
-def _as_daemon(name: str, state: str, options: Optional[PortOptions], position: Optional[int] = None) -> dict:
+def _as_daemon(name: str, state: str, options: PortOptions | None, position: int | None = None) -> dict:
     """A daemon in sendmail_daemon's vocabulary; ``position``: the place of the file's entry it
     changes, for an entry whose Name another active entry shares."""
     daemon = {"name": name, "state": state, "family": None, "addr": None, "port": None,
@@ -395,7 +389,7 @@ def _as_daemon(name: str, state: str, options: Optional[PortOptions], position: 
     return daemon
 
 
-def _place_if_ambiguous(entries: list, position: int) -> Optional[int]:
+def _place_if_ambiguous(entries: list, position: int) -> int | None:
     """The entry's place when its Name is not enough to find it (two active entries share it)."""
     name = entries[position].name
     sharing = [entry for entry in entries if entry.state == PRESENT and entry.name == name]
@@ -403,7 +397,7 @@ def _place_if_ambiguous(entries: list, position: int) -> Optional[int]:
 
 
 def _new_name(port: int, family: str, taken: set) -> str:
-    base = "%s-%s" % (_NAME_BASES.get(port, "Port%d" % port), "v6" if family == INET6 else "v4")
+    base = "{}-{}".format(_NAME_BASES.get(port, "Port%d" % port), "v6" if family == INET6 else "v4")
     name, number = base, 2
     while name.lower() in taken:
         name, number = "%s-%d" % (base, number), number + 1
@@ -413,8 +407,8 @@ def _new_name(port: int, family: str, taken: set) -> str:
 
 def _needs_name(entry: Entry, action: str) -> None:
     if not entry.name:
-        raise ListenPlanError("the DAEMON_OPTIONS entry on line %s (%s) has no Name=, so it cannot be %s; "
-                              "give it a Name= first" % (entry.line, entry.options.render(), action))
+        raise ListenPlanError(f"the DAEMON_OPTIONS entry on line {entry.line} ({entry.options.render()}) has no Name=, so it cannot be {action}; "
+                              "give it a Name= first")
 
 
 def _refuse_broken(entries: list, ports: set, facts: Facts) -> None:
@@ -435,7 +429,7 @@ def _refuse_broken(entries: list, ports: set, facts: Facts) -> None:
             if socket.address.version == 4 and socket.family == INET6:
                 continue
             if socket.address not in facts.addresses:
-                _refuse_left_alone(entry, socket, "the host has no address %s (it has %s)" % (
+                _refuse_left_alone(entry, socket, "the host has no address {} (it has {})".format(
                     socket.address, ", ".join(str(item) for item in facts.addresses)))
     options = [entry.options for position, entry in left]
     for first, second in bind_conflicts(options, bindv6only):
@@ -448,9 +442,9 @@ def _refuse_broken(entries: list, ports: set, facts: Facts) -> None:
 
 def _refuse_left_alone(entry: Entry, socket: Socket, why: str) -> None:
     raise ListenPlanError(
-        "the file already has a daemon that cannot bind: %s, %s: %s. What to listen on does not mention port %s, "
-        "so the plan would leave it as it is; add port %s to what to listen on to have it replaced, or fix the "
-        "entry first" % (socket.label, entry.where(), why, socket.port, socket.port))
+        f"the file already has a daemon that cannot bind: {socket.label}, {entry.where()}: {why}. What to listen on does not mention port {socket.port}, "
+        f"so the plan would leave it as it is; add port {socket.port} to what to listen on to have it replaced, or fix the "
+        "entry first")
 
 
 def plan_listen(entries: list, intent, facts) -> ListenPlan:
@@ -501,13 +495,13 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
             entry = entries[match]
             used.add(match)
             if entry.fixed:
-                reasons.append("%s already listens on %s: nothing to change" % (_describe(entry), want.label()))
+                reasons.append(f"{_describe(entry)} already listens on {want.label()}: nothing to change")
                 final[match] = entry.options
                 continue
             options = _rebind(entry.options, want, explicit=True) if entry.state == IMPLICIT else entry.options
             _needs_name(entry, "kept")
             decisions[match] = (PRESENT, options, (
-                "%s already listens on %s: kept%s" % (
+                "{} already listens on {}: kept{}".format(
                     _describe(entry), want.label(),
                     ", written out as an explicit entry so that a new entry cannot silently replace it"
                     if entry.state == IMPLICIT else "")))
@@ -528,8 +522,8 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
             _needs_name(entry, "rebound")
             options = _rebind(entry.options, want, explicit=entry.state == IMPLICIT)
             kept = _kept_keys(entry.options)
-            decisions[match] = (PRESENT, options, "%s is rebound to %s%s" % (
-                _describe(entry), want.label(), (": it keeps %s" % kept) if kept else ""))
+            decisions[match] = (PRESENT, options, "{} is rebound to {}{}".format(
+                _describe(entry), want.label(), (f": it keeps {kept}") if kept else ""))
             final[match] = options
         wants, open_wants = open_wants, []
         # 4. a commented example of the same family on the port is uncommented
@@ -547,7 +541,7 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
             position, entry = chosen
             used.add(position)
             options = _rebind(entry.options, want)
-            decisions[position] = (PRESENT, options, "%s is uncommented for %s%s" % (
+            decisions[position] = (PRESENT, options, "{} is uncommented for {}{}".format(
                 _describe(entry), want.label(), "" if exact else " (its address changed)"))
             final[position] = options
         # 5. new entries, with the modifiers and options of the port's existing daemon
@@ -564,8 +558,8 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
                         options = options.with_value(letter, value)
                 inherited = _kept_keys(donor.options)
             options = _rebind(options, want, explicit=True)
-            new_entries.append((PRESENT, options, "new daemon %s for %s%s" % (
-                name, want.label(), (", with %s from %s" % (inherited, donor.name)) if inherited else "")))
+            new_entries.append((PRESENT, options, "new daemon {} for {}{}".format(
+                name, want.label(), (f", with {inherited} from {donor.name}") if inherited else "")))
             final[("new", len(new_entries))] = options
         # 6. what is left on the port stops listening
         for position, entry in live:
@@ -573,12 +567,11 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
                 continue
             if entry.fixed:
                 raise ListenPlanError(
-                    "%s listens on %s; DAEMON_OPTIONS cannot remove it. Add FEATURE(`no_default_msa') "
-                    "(dualstack.mta.sendmail_mc feature=no_default_msa) and plan again"
-                    % (_describe(entry), _socket(entry, position).label))
+                    f"{_describe(entry)} listens on {_socket(entry, position).label}; DAEMON_OPTIONS cannot remove it. Add FEATURE(`no_default_msa') "
+                    "(dualstack.mta.sendmail_mc feature=no_default_msa) and plan again")
             socket = _socket(entry, position)
             if entry.state == IMPLICIT:
-                decisions[position] = (ABSENT, None, "%s listened on %s, which is not wanted: dropped" % (
+                decisions[position] = (ABSENT, None, "{} listened on {}, which is not wanted: dropped".format(
                     _describe(entry), _host_text(socket) + " port %d" % port))
             else:
                 _needs_name(entry, "commented out")
@@ -593,14 +586,14 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
                 options = entry.options
                 options = options if options.get("F") else options.with_value("F", INET)
                 options = options if options.get("P") else options.with_value("P", "smtp")
-                decisions[position] = (PRESENT, options, "%s is written out as an explicit entry: the first "
-                                       "DAEMON_OPTIONS would otherwise replace it" % _describe(entry))
+                decisions[position] = (PRESENT, options, f"{_describe(entry)} is written out as an explicit entry: the first "
+                                       "DAEMON_OPTIONS would otherwise replace it")
     for position, entry in enumerate(entries):
         if entry.state in (PRESENT, IMPLICIT) and _port_of(entry) not in ports and position not in final:
             final[position] = decisions[position][1] if position in decisions else entry.options
     for port in sorted({_port_of(entry) for entry in entries if entry.state == PRESENT} - ports, key=str):
         names = [entry.name or "?" for entry in entries if entry.state == PRESENT and _port_of(entry) == port]
-        reasons.append("port %s is not in what to listen on: %s left as %s" % (
+        reasons.append("port {} is not in what to listen on: {} left as {}".format(
             port, ", ".join(names), "it is" if len(names) == 1 else "they are"))
 
     daemons = [_as_daemon(entries[position].name, state, options, _place_if_ambiguous(entries, position))
@@ -624,13 +617,13 @@ def plan_listen(entries: list, intent, facts) -> ListenPlan:
     sockets = _final_sockets(final_options, facts)
     conflicts = bind_conflicts(final_options, True if facts.bindv6only is None else facts.bindv6only)
     if conflicts:  # a planner bug, never a user error: refuse rather than write it
-        raise ListenPlanError("the plan would not bind: %s and %s" % (conflicts[0][0].label, conflicts[0][1].label))
+        raise ListenPlanError(f"the plan would not bind: {conflicts[0][0].label} and {conflicts[0][1].label}")
     return ListenPlan(daemons, reasons, sockets)
 
 
 def _kept_keys(options: PortOptions) -> str:
     values = options.effective()
-    kept = ["%s=%s" % (KEY_NAMES[letter], value) for letter, value in values.items() if letter not in "NFAP"]
+    kept = [f"{KEY_NAMES[letter]}={value}" for letter, value in values.items() if letter not in "NFAP"]
     return ", ".join(kept)
 
 
@@ -645,7 +638,7 @@ def _final_sockets(daemons: list, facts: Facts) -> list:
             serves = [INET, INET6]
         host = _host_text(socket)
         result.append({"name": socket.name, "family": socket.family, "address": host, "port": socket.port,
-                       "serves": serves, "key": "%s %s" % (host, socket.port)})
+                       "serves": serves, "key": f"{host} {socket.port}"})
     return sorted(result, key=lambda item: (str(item["port"]), item["family"], item["address"]))
 
 

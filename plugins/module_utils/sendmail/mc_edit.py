@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 from ansible_collections.dualstack.mta.plugins.module_utils.net import HOST_NAME, parse_ip
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import (
@@ -49,7 +48,7 @@ PRESENT, ABSENT, COMMENTED = "present", "absent", "commented"
 class Plan:
     before: str
     after: str
-    entry: Optional[dict]
+    entry: dict | None
     entries: list
     expected_cf_lines: tuple = ()
     warnings: tuple = field(default=())
@@ -160,7 +159,7 @@ def implicit_daemons(document: Document) -> list:
         for text, source in pairs:
             implicit.append(ImplicitDaemon(
                 PortOptions.parse(text),
-                "the file has no active DAEMON_OPTIONS, so %s gives sendmail this default daemon" % source))
+                f"the file has no active DAEMON_OPTIONS, so {source} gives sendmail this default daemon"))
     if not msp and not _active_macro(document, "FEATURE", "no_default_msa"):
         implicit.append(ImplicitDaemon(
             PortOptions.parse("Port=587, Name=MSA, M=E"),
@@ -193,8 +192,8 @@ def _listening_summary(daemons: list) -> str:
 
 
 def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
-                      bindv6only: Optional[bool] = False, replaces: tuple = (), check_result: bool = True,
-                      position: Optional[int] = None) -> Plan:
+                      bindv6only: bool | None = False, replaces: tuple = (), check_result: bool = True,
+                      position: int | None = None) -> Plan:
     """Make the ``kind`` entry called ``name`` match ``changes`` (letter -> value, '' removes).
 
     ``position`` (0 for the first ``kind`` entry of the file, commented ones counted) picks the
@@ -281,9 +280,9 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
         if mine and (entry is None or not macro.commented):
             entry = _describe_port_entry(result, index, macro, options)
             if result.syntax == MC and not macro.commented:
-                expected = ("O %s=%s" % (CF_OPTION_NAMES[kind], options.render()),)
+                expected = (f"O {CF_OPTION_NAMES[kind]}={options.render()}",)
     if result.syntax == MC:
-        expected += tuple("O %s=%s" % (CF_OPTION_NAMES[kind], options.render()) for options in written_out)
+        expected += tuple(f"O {CF_OPTION_NAMES[kind]}={options.render()}" for options in written_out)
     return Plan(before, result.render(), entry, describe_port_entries(result, kind), expected, tuple(warnings))
 
 
@@ -310,13 +309,11 @@ def _fallback_warnings(original: Document, result: Document, implicit: dict, nam
         return []
     fallback = [daemon.options for daemon in implicit_daemons(result) if not daemon.fixed]
     if _active_daemons(original):
-        return ["%s leaves no active DAEMON_OPTIONS, so sendmail falls back to its default daemon: %s. "
-                "Keep an entry with the sockets you want instead."
-                % (name, _listening_summary(fallback))]
+        return [f"{name} leaves no active DAEMON_OPTIONS, so sendmail falls back to its default daemon: {_listening_summary(fallback)}. "
+                "Keep an entry with the sockets you want instead."]
     if state == ABSENT and name in implicit:
-        return ["%s is the daemon sendmail runs because the file has no active DAEMON_OPTIONS (%s); "
-                "it keeps listening until an entry with the sockets you want replaces it."
-                % (name, _listening_summary(fallback))]
+        return [f"{name} is the daemon sendmail runs because the file has no active DAEMON_OPTIONS ({_listening_summary(fallback)}); "
+                "it keeps listening until an entry with the sockets you want replaces it."]
     return []
 
 
@@ -325,14 +322,14 @@ def _preferred_position(letter: str) -> int:
     return order.index(letter) if letter in order else len(order)
 
 
-def _conflict_keys(document: Document, bindv6only: Optional[bool]) -> dict:
+def _conflict_keys(document: Document, bindv6only: bool | None) -> dict:
     if bindv6only is None:  # IPv6 is off: inet6 daemons cannot bind at all, only same-family clashes matter
         bindv6only = True
     return {frozenset((first.label, second.label)): (first, second)
             for first, second in bind_conflicts(effective_daemons(document), bindv6only)}
 
 
-def refuse_new_conflicts(before: Document, after: Document, bindv6only: Optional[bool]) -> None:
+def refuse_new_conflicts(before: Document, after: Document, bindv6only: bool | None) -> None:
     """Refuse sockets that cannot all be bound, unless the file already had exactly that clash."""
     existing = _conflict_keys(before, bindv6only)
     for key, (first, second) in _conflict_keys(after, bindv6only).items():
@@ -349,21 +346,20 @@ def _daemon_warnings(document: Document, name: str, state: str, options, bindv6o
     for daemon in daemons:
         if both and "b" in (daemon.get("M") or ""):
             warnings.append(
-                "daemon %s has the b modifier (send from the address the mail came in on) while both "
+                f"daemon {daemon.name} has the b modifier (send from the address the mail came in on) while both "
                 "IPv4 and IPv6 are served: mail received over one family that must leave over the "
-                "other will fail. Remove b or use CLIENT_OPTIONS per family instead." % daemon.name)
+                "other will fail. Remove b or use CLIENT_OPTIONS per family instead.")
     addr = options.get("A") if options is not None else None
     if options is not None and options.family == "inet6" and addr and parse_ip(addr) is None:
         warnings.append(
-            "daemon %s listens on inet6 at host name %s: a name can resolve to an unexpected address "
-            "(or an IPv4-mapped one) and make the bind fail; use the literal IPv6 address instead."
-            % (name, addr))
+            f"daemon {name} listens on inet6 at host name {addr}: a name can resolve to an unexpected address "
+            "(or an IPv4-mapped one) and make the bind fail; use the literal IPv6 address instead.")
     if bindv6only is None and options is not None and options.family == "inet6":
-        warnings.append("IPv6 looks disabled on this host (no net.ipv6.bindv6only): daemon %s cannot listen." % name)
+        warnings.append(f"IPv6 looks disabled on this host (no net.ipv6.bindv6only): daemon {name} cannot listen.")
     return warnings
 
 
-def entry_warnings(document: Document, kind: str, name: str, bindv6only: Optional[bool]) -> list:
+def entry_warnings(document: Document, kind: str, name: str, bindv6only: bool | None) -> list:
     """The warnings about the active ``kind`` entry called ``name`` in the finished ``document``."""
     active = [entry[2] for entry in _port_entries(document, kind) if not entry[1].commented and entry[2].name == name]
     if not active:
@@ -379,8 +375,7 @@ def _client_warnings(document: Document, name: str, options) -> list:
         macro, other = entry[1], entry[2]
         if not macro.commented and other.name != name and other.family == options.family:
             warnings.append(
-                "CLIENT_OPTIONS %s and %s both set Family=%s; sendmail keeps only the last one per family."
-                % (other.name, name, options.family))
+                f"CLIENT_OPTIONS {other.name} and {name} both set Family={options.family}; sendmail keeps only the last one per family.")
     return warnings
 
 
@@ -395,7 +390,7 @@ _DEFINE_NAME = re.compile(
     r"|ALIAS_FILE|HELP_FILE|QUEUE_DIR|STATUS_FILE")
 _DEFINE_VALUE = re.compile(r"(?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+"
                            r"(?: (?:[A-Za-z0-9_./:@+=<>%!~{}|,;*?&^\[\]-]|\$(?=[A-Za-z{&]))+)*")
-_HOST_OR_LITERAL = r"(?:%s|\[%s\]|\[IPv6:[0-9A-Fa-f:.]+\])" % (HOST_NAME.pattern, HOST_NAME.pattern)
+_HOST_OR_LITERAL = rf"(?:{HOST_NAME.pattern}|\[{HOST_NAME.pattern}\]|\[IPv6:[0-9A-Fa-f:.]+\])"
 _RELAY_VALUE = re.compile(r"(?:[a-z][a-z0-9_-]*:)?" + _HOST_OR_LITERAL)
 _USER = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,31}")
 _DOMAIN = re.compile(r"\.?" + HOST_NAME.pattern)
@@ -412,11 +407,11 @@ _RELAY_DEFINES = ("SMART_HOST", "MAIL_HUB", "LOCAL_RELAY")
 def _check(what: str, value: str, grammar, hint: str, commas: bool = False) -> None:
     bad = _STRUCTURAL.search(value) or (None if commas else re.search(",", value))
     if bad:
-        raise RefusedChange("%s %r contains %r, which would change the structure of sendmail.mc; "
-                            "quotes, backquotes, parentheses, #, backslashes, control characters%s "
-                            "are not allowed" % (what, value, bad.group(), "" if commas else " and commas"))
+        raise RefusedChange("{} {!r} contains {!r}, which would change the structure of sendmail.mc; "
+                            "quotes, backquotes, parentheses, #, backslashes, control characters{} "
+                            "are not allowed".format(what, value, bad.group(), "" if commas else " and commas"))
     if not grammar.fullmatch(value):
-        raise RefusedChange("%s %r is not valid: %s" % (what, value, hint))
+        raise RefusedChange(f"{what} {value!r} is not valid: {hint}")
 
 
 def _describe(document: Document, index: int, macro) -> dict:
@@ -471,7 +466,7 @@ def _require_mc(document: Document) -> None:
         raise RefusedChange("this setting exists only in sendmail.mc; point path at the .mc file")
 
 
-def ensure_feature(document: Document, feature: str, arguments: Optional[list], state: str) -> Plan:
+def ensure_feature(document: Document, feature: str, arguments: list | None, state: str) -> Plan:
     _require_mc(document)
     _check("FEATURE name", feature, _FEATURE_NAME, "lower-case letters, digits and _ like nocanonify")
     for argument in arguments or ():
@@ -500,17 +495,17 @@ def _check_define_name(name: str) -> None:
            "like confLOG_LEVEL")
 
 
-def ensure_define(document: Document, name: str, value: Optional[str], state: str) -> Plan:
+def ensure_define(document: Document, name: str, value: str | None, state: str) -> Plan:
     _require_mc(document)
     _check_define_name(name)
     if value is None and state == PRESENT:
-        raise RefusedChange("define %s needs a value" % name)
+        raise RefusedChange(f"define {name} needs a value")
     if value is not None:
         if name in _RELAY_DEFINES:
-            _check("%s value" % name, value, _RELAY_VALUE,
+            _check(f"{name} value", value, _RELAY_VALUE,
                    "a host name, [host] or [address], optionally after a mailer like relay:")
         else:
-            _check("%s value" % name, value, _DEFINE_VALUE,
+            _check(f"{name} value", value, _DEFINE_VALUE,
                    "printable characters, single spaces between words, $ only before a macro name",
                    commas=True)
 
@@ -560,7 +555,7 @@ def ensure_undefine(document: Document, name: str, state: str) -> Plan:
     return _plan(document, after, ("undefine",), identity)
 
 
-def ensure_masquerade_as(document: Document, domain: Optional[str], state: str) -> Plan:
+def ensure_masquerade_as(document: Document, domain: str | None, state: str) -> Plan:
     _require_mc(document)
     if domain is None and state != ABSENT:
         raise RefusedChange("masquerade_as needs a domain")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, replace
-from typing import Iterator, Optional, Union
+from typing import Iterator, Union
 
 MC = "mc"
 CF = "cf"
@@ -50,7 +50,7 @@ _VALUE_QUOTES = {
 _NAMED_MACROS = ("FEATURE", "define", "undefine", "MAILER")
 
 _MC_START = re.compile(
-    r"(?P<indent>[ \t]*)(?P<comment>dnl[ \t]+)?(?P<name>%s)\(" % "|".join(MANAGED_MACROS))
+    r"(?P<indent>[ \t]*)(?P<comment>dnl[ \t]+)?(?P<name>{})\(".format("|".join(MANAGED_MACROS)))
 _CF_LINE = re.compile(
     r"(?P<indent>[ \t]*)(?P<comment>#[ \t]*)?O[ \t]+(?P<name>DaemonPortOptions|ClientPortOptions)"
     r"[ \t]*=(?P<value>[^\n]*)(?P<end>\n?)")
@@ -126,7 +126,7 @@ def _closing_quote(text: str, start: int) -> int:
     return -1
 
 
-def _scan_arguments(text: str, start: int, single_line: bool) -> Optional[tuple]:
+def _scan_arguments(text: str, start: int, single_line: bool) -> tuple | None:
     """Split the argument list that begins after the '(' at ``start - 1``.
 
     Follows m4's rules: quotes nest, parentheses count only outside quotes,
@@ -183,7 +183,7 @@ def _tail_is_comment(tail: str) -> bool:
     return rest == "" or (rest.startswith("dnl") and not _is_word_char(rest[3:4]))
 
 
-def _parse_mc_macro(text: str, start: int) -> Optional[Macro]:
+def _parse_mc_macro(text: str, start: int) -> Macro | None:
     match = _MC_START.match(text, start)
     if not match:
         return None
@@ -200,7 +200,7 @@ def _parse_mc_macro(text: str, start: int) -> Optional[Macro]:
                  syntax=MC, indent=match.group("indent"), tail=tail)
 
 
-def _parse_cf_line(text: str, start: int) -> Optional[Macro]:
+def _parse_cf_line(text: str, start: int) -> Macro | None:
     match = _CF_LINE.match(text, start)
     if not match:
         return None
@@ -242,7 +242,7 @@ class Document:
             if isinstance(element, Macro) and (not names or element.name in names):
                 yield index, element
 
-    def replace_at(self, index: int, element: Optional[Element]) -> Document:
+    def replace_at(self, index: int, element: Element | None) -> Document:
         elements = list(self.elements)
         if element is None:
             del elements[index]
@@ -270,7 +270,7 @@ def _with_raw(element: Element, raw: str) -> Element:
 
 
 def render_macro(name: str, values: tuple, commented: bool, syntax: str = MC,
-                 indent: str = "", tail: Optional[str] = None) -> Macro:
+                 indent: str = "", tail: str | None = None) -> Macro:
     """A new macro element whose values reach sendmail.cf unchanged.
 
     Values must already have passed their field grammar (no quotes, commas
@@ -278,7 +278,7 @@ def render_macro(name: str, values: tuple, commented: bool, syntax: str = MC,
     """
     if syntax == CF:
         end = "\n" if tail is None else tail
-        raw = "%s%sO %s=%s%s" % (indent, "#" if commented else "", CF_OPTION_NAMES[name], values[0], end)
+        raw = "{}{}O {}={}{}".format(indent, "#" if commented else "", CF_OPTION_NAMES[name], values[0], end)
         return Macro(raw=raw, name=name, args=(values[0],), commented=commented, syntax=CF,
                      indent=indent, tail=end)
     if tail is None or not tail.endswith("\n"):
@@ -292,8 +292,8 @@ def render_macro(name: str, values: tuple, commented: bool, syntax: str = MC,
             args.append("")
         else:
             args.append(quote(value, levels))
-    call = "%s(%s)" % (name, ", ".join(args))
-    raw = "%s%s%s%s" % (indent, "dnl " if commented else "", call, tail)
+    call = "{}({})".format(name, ", ".join(args))
+    raw = "{}{}{}{}".format(indent, "dnl " if commented else "", call, tail)
     return Macro(raw=raw, name=name, args=tuple(args), commented=commented, syntax=MC,
                  indent=indent, tail=tail)
 

@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 from ansible_collections.dualstack.mta.plugins.module_utils.net import is_host_name, parse_ip, port_number
 
@@ -69,7 +68,7 @@ _NUMERIC_KEYS = "cdLqRrS"
 _STRUCTURAL = re.compile(r"""[`'"(),\[\]#$\\\x00-\x1f\x7f]""")
 
 
-def key_letter(raw_key: str) -> Optional[str]:
+def key_letter(raw_key: str) -> str | None:
     """The letter sendmail acts on for a key as written, or None if it ignores it."""
     first = raw_key.lstrip(" \t")[:1]
     letter = _LOWER_CASE_ALIASES.get(first, first)
@@ -80,21 +79,21 @@ def key_for_option_name(name: str) -> str:
     """Letter for a key given by name in the module's ``options`` (case-insensitive, full name)."""
     letter = _KEY_BY_NAME.get(name.strip().lower())
     if letter is None:
-        raise RefusedChange("unknown key %r; valid keys are %s" % (name, ", ".join(sorted(KEY_NAMES.values()))))
+        raise RefusedChange("unknown key {!r}; valid keys are {}".format(name, ", ".join(sorted(KEY_NAMES.values()))))
     return letter
 
 
 @dataclass(frozen=True)
 class Field:
     raw_key: str
-    value: Optional[str]  # None for a segment without '=', which sendmail skips
+    value: str | None  # None for a segment without '=', which sendmail skips
 
     @property
-    def letter(self) -> Optional[str]:
+    def letter(self) -> str | None:
         return key_letter(self.raw_key) if self.value is not None else None
 
     def render(self) -> str:
-        return self.raw_key if self.value is None else "%s=%s" % (self.raw_key, self.value)
+        return self.raw_key if self.value is None else f"{self.raw_key}={self.value}"
 
 
 @dataclass(frozen=True)
@@ -114,7 +113,7 @@ class PortOptions:
             fields.append(Field(key.rstrip(" \t"), value.strip(" \t") if sep else None))
         return cls(tuple(fields))
 
-    def get(self, letter: str) -> Optional[str]:
+    def get(self, letter: str) -> str | None:
         """The value sendmail uses: the last one given for the letter."""
         value = None
         for field in self.fields:
@@ -122,7 +121,7 @@ class PortOptions:
                 value = field.value
         return value
 
-    def with_value(self, letter: str, value: Optional[str]) -> PortOptions:
+    def with_value(self, letter: str, value: str | None) -> PortOptions:
         """Set (or with None/'' remove) a key; the last occurrence keeps its spelling and place."""
         positions = [index for index, field in enumerate(self.fields) if field.letter == letter]
         fields = list(self.fields)
@@ -143,7 +142,7 @@ class PortOptions:
                 result[field.letter] = field.value
         return result
 
-    def value_of(self, letter: str, defaults: dict) -> Optional[str]:
+    def value_of(self, letter: str, defaults: dict) -> str | None:
         """The value sendmail uses for ``letter``: the one given, else its default (None: none)."""
         value = self.get(letter)
         if value is not None:
@@ -172,7 +171,7 @@ class PortOptions:
         return ", ".join(field.render() for field in self.fields)
 
     @property
-    def name(self) -> Optional[str]:
+    def name(self) -> str | None:
         return self.get("N")
 
     @property
@@ -193,7 +192,7 @@ class PortOptions:
         }
 
 
-def values_equal(letter: str, first: Optional[str], second: Optional[str]) -> bool:
+def values_equal(letter: str, first: str | None, second: str | None) -> bool:
     if first is None or second is None:
         return first == second
     if letter == "A":
@@ -216,9 +215,9 @@ def _refuse_structure(key: str, value: str) -> None:
     bad = _STRUCTURAL.search(value)
     if bad:
         raise RefusedChange(
-            "%s=%r contains %r, which would change the structure of sendmail.mc/sendmail.cf; "
+            f"{key}={value!r} contains {bad.group()!r}, which would change the structure of sendmail.mc/sendmail.cf; "
             "quotes, backquotes, commas, parentheses, brackets, #, $, backslashes and control "
-            "characters are not allowed in this value" % (key, value, bad.group()))
+            "characters are not allowed in this value")
 
 
 def check_value(letter: str, value: str, modifiers: frozenset = DAEMON_MODIFIERS) -> None:
@@ -229,35 +228,34 @@ def check_value(letter: str, value: str, modifiers: frozenset = DAEMON_MODIFIERS
     _refuse_structure(key, value)
     if letter == "N":
         if not _NAME.fullmatch(value):
-            raise RefusedChange("Name=%r is not a valid daemon name (letters, digits, . _ -)" % value)
+            raise RefusedChange(f"Name={value!r} is not a valid daemon name (letters, digits, . _ -)")
     elif letter == "F":
         if value.lower() not in ("inet", "inet6"):
-            raise RefusedChange("Family=%r is not supported; use inet or inet6" % value)
+            raise RefusedChange(f"Family={value!r} is not supported; use inet or inet6")
     elif letter == "A":
         if parse_ip(value) is None and not is_host_name(value):
-            raise RefusedChange("Addr=%r is neither an IPv4 address, an IPv6 address nor a host name" % value)
+            raise RefusedChange(f"Addr={value!r} is neither an IPv4 address, an IPv6 address nor a host name")
     elif letter == "P":
         if _PORT_NUMBER.fullmatch(value):
             if not 1 <= int(value) <= 65535:
-                raise RefusedChange("Port=%s is out of range; use 1-65535 or a service name like smtp" % value)
+                raise RefusedChange(f"Port={value} is out of range; use 1-65535 or a service name like smtp")
         elif not _SERVICE.fullmatch(value):
-            raise RefusedChange("Port=%r is neither a port number nor a service name" % value)
+            raise RefusedChange(f"Port={value!r} is neither a port number nor a service name")
     elif letter == "M":
         if not _MODIFIERS.fullmatch(value):
-            raise RefusedChange("Modifiers=%r must be modifier letters only, like Ea" % value)
+            raise RefusedChange(f"Modifiers={value!r} must be modifier letters only, like Ea")
         unknown = sorted(set(value) - modifiers)
         if unknown:
-            raise RefusedChange("Modifiers=%r has unknown modifier(s) %s; known: %s"
-                                % (value, "".join(unknown), "".join(sorted(modifiers))))
+            raise RefusedChange("Modifiers={!r} has unknown modifier(s) {}; known: {}".format(value, "".join(unknown), "".join(sorted(modifiers))))
     elif letter in _NUMERIC_KEYS:
         if not _NUMBER.fullmatch(value):
-            raise RefusedChange("%s=%r must be a whole number" % (key, value))
+            raise RefusedChange(f"{key}={value!r} must be a whole number")
     elif letter == "D":
         if not _DELIVERY_MODE.fullmatch(value):
-            raise RefusedChange("DeliveryMode=%r must be one of i, b, q, d" % value)
+            raise RefusedChange(f"DeliveryMode={value!r} must be one of i, b, q, d")
     elif letter == "I":
         if not _FILTERS.fullmatch(value):
-            raise RefusedChange("InputMailFilters=%r must be filter names separated by ;" % value)
+            raise RefusedChange(f"InputMailFilters={value!r} must be filter names separated by ;")
 
 
 def check_family(options: PortOptions) -> None:
@@ -268,11 +266,11 @@ def check_family(options: PortOptions) -> None:
         return
     family = options.family
     if family == "inet" and address.version == 6:
-        raise RefusedChange("Addr=%s is an IPv6 address but the entry has Family=inet; "
-                            "use Family=inet6 or an IPv4 address" % addr)
+        raise RefusedChange(f"Addr={addr} is an IPv6 address but the entry has Family=inet; "
+                            "use Family=inet6 or an IPv4 address")
     if family == "inet6" and address.version == 4:
-        raise RefusedChange("Addr=%s is an IPv4 address but the entry has Family=inet6; "
-                            "use Family=inet or an IPv6 address (::ffff:%s for the mapped form)" % (addr, addr))
+        raise RefusedChange(f"Addr={addr} is an IPv4 address but the entry has Family=inet6; "
+                            f"use Family=inet or an IPv6 address (::ffff:{addr} for the mapped form)")
 
 
 # ---------------------------------------------------------------------------
@@ -291,10 +289,10 @@ class Socket:
             host = "::" if self.family == "inet6" else "0.0.0.0"
         else:
             host = str(self.address)
-        return "%s (%s on %s port %s)" % (self.name, self.family, host, self.port)
+        return f"{self.name} ({self.family} on {host} port {self.port})"
 
 
-def daemon_socket(options: PortOptions, position: int) -> Optional[Socket]:
+def daemon_socket(options: PortOptions, position: int) -> Socket | None:
     """The listening socket of a daemon, or None when it cannot be known (host name, local)."""
     family = options.family
     if family not in ("inet", "inet6"):
@@ -345,18 +343,17 @@ def bind_conflicts(daemons: list, bindv6only: bool) -> list:
 def conflict_message(first: Socket, second: Socket) -> str:
     later = second.name
     if first.family == second.family:
-        return ('daemons %s and %s want the same socket; sendmail would fail with '
-                '"opendaemonsocket: daemon %s: cannot bind: Address already in use". '
-                'Give them different ports or distinct addresses.' % (first.label, second.label, later))
+        return (f'daemons {first.label} and {second.label} want the same socket; sendmail would fail with '
+                f'"opendaemonsocket: daemon {later}: cannot bind: Address already in use". '
+                'Give them different ports or distinct addresses.')
     inet, inet6 = (first, second) if first.family == "inet" else (second, first)
     return (
-        'daemons %s and %s both take IPv4 port %s: with net.ipv6.bindv6only=0 an inet6 socket on '
-        ':: also receives IPv4, so sendmail would fail with "opendaemonsocket: daemon %s: cannot '
+        f'daemons {inet.label} and {inet6.label} both take IPv4 port {inet.port}: with net.ipv6.bindv6only=0 an inet6 socket on '
+        f':: also receives IPv4, so sendmail would fail with "opendaemonsocket: daemon {later}: cannot '
         'bind: Address already in use". Fix it one of three ways: (1) keep one inet6 daemon on :: '
-        'for both families and remove %s; (2) give each family its specific address (an IPv4 '
-        'address for %s, an IPv6 address for %s); or (3) set net.ipv6.bindv6only=1 so inet6 '
-        'sockets take IPv6 only.'
-        % (inet.label, inet6.label, inet.port, later, inet.name, inet.name, inet6.name))
+        f'for both families and remove {inet.name}; (2) give each family its specific address (an IPv4 '
+        f'address for {inet.name}, an IPv6 address for {inet6.name}); or (3) set net.ipv6.bindv6only=1 so inet6 '
+        'sockets take IPv6 only.')
 
 
 def both_families_served(daemons: list, bindv6only: bool) -> bool:

@@ -16,7 +16,7 @@ import os
 import sys
 import tempfile
 import traceback
-from typing import Callable, Optional
+from typing import Callable
 
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_change, find_cf_dir
@@ -95,7 +95,7 @@ def syntax_of(path: str) -> str:
     return CF if path.endswith(".cf") else MC
 
 
-def read_bindv6only(path: str = BINDV6ONLY) -> Optional[bool]:
+def read_bindv6only(path: str = BINDV6ONLY) -> bool | None:
     """The target's net.ipv6.bindv6only; None when IPv6 is off (the file is missing)."""
     try:
         with open(path) as handle:
@@ -104,7 +104,7 @@ def read_bindv6only(path: str = BINDV6ONLY) -> Optional[bool]:
         return None
 
 
-def ipv6_for_planning(bindv6only: Optional[bool], addresses: Optional[list]) -> Optional[bool]:
+def ipv6_for_planning(bindv6only: bool | None, addresses: list | None) -> bool | None:
     """The bindv6only to plan with, None meaning no IPv6: also when the kernel has IPv6 but no
     interface has an IPv6 address, not even ::1 (net.ipv6.conf.all.disable_ipv6=1), since an
     inet6 daemon could then serve IPv4 only and ::1 could not be bound at all."""
@@ -113,7 +113,7 @@ def ipv6_for_planning(bindv6only: Optional[bool], addresses: Optional[list]) -> 
     return bindv6only
 
 
-def host_addresses(module) -> Optional[list]:
+def host_addresses(module) -> list | None:
     """The target's IP addresses (from ``ip -json addr``); None when they cannot be read."""
     ip = module.get_bin_path("ip")
     if ip is None:
@@ -157,7 +157,7 @@ def _write(module, path: str, text: str, result: dict, backup_key: str) -> None:
 
 
 def run_edit(module, make_plan: Callable[[Document], object], describe: Callable[[object], dict],
-             cf_path: Optional[str] = None) -> None:
+             cf_path: str | None = None) -> None:
     """Apply ``make_plan`` to the file at ``path`` safely and exit the module.
 
     ``describe`` turns the plan into the module's own return values.  With ``cf_path`` the
@@ -166,7 +166,7 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
     """
     path = module.params["path"]
     if not os.path.isfile(path):
-        module.fail_json(msg="%s does not exist or is not a regular file" % path)
+        module.fail_json(msg=f"{path} does not exist or is not a regular file")
     syntax = syntax_of(path)
     if cf_path and (syntax != MC or not module.params["validate"]):
         module.fail_json(msg="cf_path needs a .mc as path and validate=true: the .cf installed is the "
@@ -176,7 +176,7 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
         try:
             plan = make_plan(Document.parse(read_text(path), syntax))
         except RefusedChange as error:
-            module.fail_json(msg="%s: %s" % (path, error))
+            module.fail_json(msg=f"{path}: {error}")
         for warning in plan.warnings:
             module.warn(warning)
         check = None
@@ -204,7 +204,7 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
         result["diff"] = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
         reasons = getattr(plan, "reasons", ())
         if reasons:
-            result["diff"] = [dict(prepared="Listening plan:\n" + "".join("- %s\n" % reason for reason in reasons)),
+            result["diff"] = [dict(prepared="Listening plan:\n" + "".join(f"- {reason}\n" for reason in reasons)),
                               result["diff"]]
     module.exit_json(**result)
 
@@ -213,13 +213,13 @@ def _describe_one(plan) -> dict:
     return dict(entry=plan.entry, entries=plan.entries)
 
 
-def run_port_entry(module, kind: str, bindv6only: Optional[bool] = False) -> None:
+def run_port_entry(module, kind: str, bindv6only: bool | None = False) -> None:
     """Shared main() of sendmail_daemon and sendmail_client."""
     params = module.params
     try:
         changes = port_changes(params)
     except RefusedChange as error:
-        module.fail_json(msg="%s: %s" % (params["path"], error))
+        module.fail_json(msg="{}: {}".format(params["path"], error))
     run_edit(module, lambda document: ensure_port_entry(
         document, kind, params["name"], params["state"], changes, bindv6only, tuple(params["replaces"])),
         _describe_one)

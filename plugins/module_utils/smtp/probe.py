@@ -17,7 +17,6 @@ import smtplib
 import socket
 import time
 from dataclasses import dataclass
-from typing import Optional
 
 # A listener that greets with 421 is closing the session (load, rate control, a wedged daemon):
 # for a probe that is the same as not listening.
@@ -54,7 +53,7 @@ def _port(text, given: str) -> int:
     try:
         port = int(str(text))
     except ValueError:
-        raise TargetError("%r: the port %r is not a number" % (given, text)) from None
+        raise TargetError(f"{given!r}: the port {text!r} is not a number") from None
     if not 1 <= port <= 65535:
         raise TargetError("%r: the port %d is out of range (1-65535)" % (given, port))
     return port
@@ -70,7 +69,7 @@ def _address(text: str, given: str) -> str:
         pass
     if re.fullmatch(r"[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?", text):
         return text  # a host name: resolved when connecting
-    raise TargetError("%r: %r is neither an IP address nor a host name" % (given, text))
+    raise TargetError(f"{given!r}: {text!r} is neither an IP address nor a host name")
 
 
 def parse_target(target, default_port: int = 25) -> Target:
@@ -78,8 +77,8 @@ def parse_target(target, default_port: int = 25) -> Target:
     dict with ``address`` and ``port`` (as the collection's socket filters return)."""
     if isinstance(target, dict):
         if "address" not in target:
-            raise TargetError("%r: a target given as a dict needs an address" % (target,))
-        given = "%s port %s" % (target["address"], target.get("port", default_port))
+            raise TargetError(f"{target!r}: a target given as a dict needs an address")
+        given = "{} port {}".format(target["address"], target.get("port", default_port))
         return Target(_address(str(target["address"]).strip("[]"), given),
                       _port(target.get("port", default_port), given), given)
     given = str(target).strip()
@@ -96,7 +95,7 @@ def parse_target(target, default_port: int = 25) -> Target:
     return Target(_address(given, given), default_port, given)  # a name, IPv4, or IPv6 without a port
 
 
-def queue_id(reply: str) -> Optional[str]:
+def queue_id(reply: str) -> str | None:
     """The queue id in the reply to DATA, as postfix and sendmail word it."""
     for pattern in _QUEUED:
         found = pattern.search(reply)
@@ -114,8 +113,8 @@ class Envelope:
     """What to ask after EHLO: ``rcpt_to`` None asks nothing; ``message`` sends one (else RSET)."""
 
     mail_from: str = ""
-    rcpt_to: Optional[str] = None
-    message: Optional[str] = None
+    rcpt_to: str | None = None
+    message: str | None = None
 
 
 def _step(result: dict, key: str, reply) -> bool:
@@ -126,7 +125,7 @@ def _step(result: dict, key: str, reply) -> bool:
 
 
 def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelope(),
-          source_address: Optional[str] = None) -> dict:
+          source_address: str | None = None) -> dict:
     """Connect, read the banner, EHLO, and optionally MAIL/RCPT and RSET or DATA; close politely."""
     result = {"target": target.label, "address": target.address, "port": target.port, "family": target.family,
               "ok": False, "error": None}
@@ -160,7 +159,7 @@ def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelo
                 client.rset()  # nothing is sent: the server forgets the envelope
             else:
                 if not _step(result, "data", client.data(envelope.message.encode("utf-8"))):
-                    result["error"] = "the message was refused: %s" % result["data_text"]
+                    result["error"] = "the message was refused: {}".format(result["data_text"])
                     return result
                 result["queue_id"] = queue_id(result["data_text"])
         result["ok"] = True
@@ -181,8 +180,8 @@ def _describe(error: BaseException) -> str:
     if isinstance(error, ConnectionRefusedError):
         return "connection refused: nothing listens there"
     if isinstance(error, socket.gaierror):
-        return "the name does not resolve: %s" % error
-    return "%s: %s" % (type(error).__name__, error)
+        return f"the name does not resolve: {error}"
+    return f"{type(error).__name__}: {error}"
 
 
 def _close(client) -> None:
@@ -196,16 +195,15 @@ def _close(client) -> None:
 
 def probe_message(sender: str, recipient: str, helo: str) -> str:
     """A small message that says what it is."""
-    return ("From: <%s>\r\nTo: <%s>\r\nSubject: dualstack.mta SMTP probe from %s\r\n"
-            "Auto-Submitted: auto-generated\r\n\r\nThis message tests mail delivery; it needs no answer.\r\n"
-            % (sender or "MAILER-DAEMON", recipient, helo))
+    return ("From: <{}>\r\nTo: <{}>\r\nSubject: dualstack.mta SMTP probe from {}\r\n"
+            "Auto-Submitted: auto-generated\r\n\r\nThis message tests mail delivery; it needs no answer.\r\n".format(sender or "MAILER-DAEMON", recipient, helo))
 
 
-def verdict(results: list, require: str) -> Optional[str]:
+def verdict(results: list, require: str) -> str | None:
     """Why the probe fails under ``require`` (all, any, none), or None."""
     failed = [result for result in results if not result["ok"]]
     if require == "all" and failed:
-        return "not every target answered: " + "; ".join("%s: %s" % (r["target"], r["error"]) for r in failed)
+        return "not every target answered: " + "; ".join("{}: {}".format(r["target"], r["error"]) for r in failed)
     if require == "any" and results and len(failed) == len(results):
-        return "no target answered: " + "; ".join("%s: %s" % (r["target"], r["error"]) for r in failed)
+        return "no target answered: " + "; ".join("{}: {}".format(r["target"], r["error"]) for r in failed)
     return None

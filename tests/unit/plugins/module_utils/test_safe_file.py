@@ -144,7 +144,7 @@ def test_a_backup_never_replaces_a_file_of_the_same_name(tmp_path, monkeypatch):
     taken.write_text("the admin's\n")
     with pytest.raises(FileError) as failure:
         replace_file(Module(), str(target), "new\n", backup=True)
-    assert "could not make the backup %s" % taken in str(failure.value) and "File exists" in str(failure.value)
+    assert f"could not make the backup {taken}" in str(failure.value) and "File exists" in str(failure.value)
     assert taken.read_text() == "the admin's\n" and target.read_text() == "old\n"
     assert sorted(os.listdir(tmp_path)) == sorted(["sendmail.mc", taken.name])
 
@@ -188,7 +188,7 @@ def test_a_failed_rename_leaves_the_file_no_temp_file_and_no_backup(tmp_path, mo
     with pytest.raises(FileError) as failure:
         replace_file(Module(), str(target), "new\n", backup=True)
     message = str(failure.value)
-    assert message.startswith("%s: could not replace the file with the new content" % target)
+    assert message.startswith(f"{target}: could not replace the file with the new content")
     assert "Operation not permitted" in message and "chattr -i" in message
     assert target.read_text() == "old\n" and os.listdir(tmp_path) == ["sendmail.mc"]
 

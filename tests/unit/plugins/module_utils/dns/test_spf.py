@@ -218,7 +218,7 @@ def test_redirect_evaluates_in_the_target_domain() -> None:
 )
 def test_ten_lookup_limit(terms: list, expected: str) -> None:
     # None of the terms match 192.0.2.200, so every one is evaluated before ip4.
-    record = "v=spf1 %s ip4:192.0.2.200 -all" % " ".join(terms)
+    record = "v=spf1 {} ip4:192.0.2.200 -all".format(" ".join(terms))
     records = {**spf("test.example", record), **spf("example.com", "v=spf1 ip4:198.51.100.0/24 -all")}
     outcome = check_host(FakeDns({**ZONE, **records}), "192.0.2.200", "test.example")
     assert outcome.result == expected
@@ -347,7 +347,7 @@ def test_parse_record_structure() -> None:
     ],
 )
 def test_macro_expansion(spec: str, address: str, expected_query: str) -> None:
-    records = spf("test.example", "v=spf1 exists:%s -all" % spec)
+    records = spf("test.example", f"v=spf1 exists:{spec} -all")
     records[(expected_query, "A")] = ["127.0.0.2"]
     dns = FakeDns({**ZONE, **records})
     outcome = check_host(dns, address, "test.example", sender="joe@sender.example", helo="mail.sender.example")
@@ -446,7 +446,7 @@ def test_a_name_too_long_after_expansion_loses_labels_on_the_left() -> None:
 def test_explanation_only_macros_are_permerror_outside_explanations(term: str) -> None:
     # RFC 7208 7.1: c, r and t are for explanation text only.
     with pytest.raises(PermError, match="allowed only in explanation text"):
-        parse_record("v=spf1 %s -all" % term)
+        parse_record(f"v=spf1 {term} -all")
     assert result(spf("test.example", "v=spf1 -all " + term), "192.0.2.1") == "permerror"
 
 
@@ -456,7 +456,7 @@ def test_explanation_only_macros_are_permerror_outside_explanations(term: str) -
      "foo:bar/baz.example.com"],
 )
 def test_well_formed_domain_specs(spec: str) -> None:
-    parse_record("v=spf1 exists:%s -all" % spec)
+    parse_record(f"v=spf1 exists:{spec} -all")
 
 
 @pytest.mark.parametrize(
@@ -466,7 +466,7 @@ def test_well_formed_domain_specs(spec: str) -> None:
 )
 def test_malformed_domain_specs(spec: str) -> None:
     with pytest.raises(PermError):
-        parse_record("v=spf1 exists:%s -all" % spec)
+        parse_record(f"v=spf1 exists:{spec} -all")
 
 
 CLIENT4 = "192.0.2.1"

@@ -55,7 +55,7 @@ printable = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 anything = st.characters(blacklist_categories=("Cs",))
 addresses = st.one_of(
     st.ip_addresses().map(str),
-    st.ip_addresses(v=4).map(lambda a: "::ffff:%s" % a),  # IPv4-mapped: checked as IPv4
+    st.ip_addresses(v=4).map(lambda a: f"::ffff:{a}"),  # IPv4-mapped: checked as IPv4
     st.sampled_from(["192.0.2.1", "2001:db8::1", "0.0.0.0", "::", "255.255.255.255"]),
 )
 names = st.one_of(st.sampled_from(NAMES), st.text(printable, max_size=12), st.text(anything, max_size=8))

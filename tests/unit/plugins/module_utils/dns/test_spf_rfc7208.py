@@ -68,7 +68,7 @@ def _cases() -> list[t.Any]:
     for group in SUITE["groups"]:
         for case in group["cases"]:
             marks = [pytest.mark.skip(reason=EXCLUDED[case["id"]])] if case["id"] in EXCLUDED else []
-            cases.append(pytest.param(group["zone"], case, id="%s-%s" % (group["title"].split()[0], case["id"]), marks=marks))
+            cases.append(pytest.param(group["zone"], case, id="{}-{}".format(group["title"].split()[0], case["id"]), marks=marks))
     return cases
 
 
@@ -94,4 +94,4 @@ def test_rfc7208_suite(zone: dict, case: dict) -> None:
     else:
         sender, domain = "postmaster@" + helo, helo
     outcome = check_host(ZoneDns(zone), case["client"], domain, sender=sender, helo=helo)
-    assert outcome.result in case["expect"], "%s (rfc %s): %s" % (case["id"], case["rfc"], outcome.reason)
+    assert outcome.result in case["expect"], "{} (rfc {}): {}".format(case["id"], case["rfc"], outcome.reason)

@@ -64,7 +64,7 @@ def test_value_mangled_by_m4_fails(tmp_path):
 
 
 def test_sendmail_read_errors_fail_although_it_exits_0(tmp_path):
-    runner = FakeRunner(sendmail=(0, "", "%s/candidate.cf: line 292: Invalid time unit\n" % tmp_path))
+    runner = FakeRunner(sendmail=(0, "", f"{tmp_path}/candidate.cf: line 292: Invalid time unit\n"))
     result = check(tmp_path, runner)
     assert not result.ok and "candidate.cf: line 292: Invalid time unit" in result.msg
 

@@ -94,7 +94,7 @@ def entries(draw):
             continue  # left out: sendmail's default
         written[letter] = value
     order = draw(st.permutations(list(written)))
-    parts = ["%s=%s" % (draw(st.sampled_from(_KEY_SPELLINGS[letter])), written[letter]) for letter in order]
+    parts = [f"{draw(st.sampled_from(_KEY_SPELLINGS[letter]))}={written[letter]}" for letter in order]
     separator = draw(st.sampled_from([",", ", ", ",  "]))
     return separator.join(parts), wanted
 
@@ -103,7 +103,7 @@ def entries(draw):
 @given(entries(), st.data())
 def test_restating_an_entry_never_changes_the_file(entry, data):
     text, wanted = entry
-    document = mc("DAEMON_OPTIONS(`%s')dnl\n" % text)
+    document = mc(f"DAEMON_OPTIONS(`{text}')dnl\n")
     restated = {}
     for letter, value in wanted.items():
         if letter == "N":

@@ -340,11 +340,11 @@ def random_layout(entries, no_default_msa):
         if addr and family == "inet6" and ":" not in addr:
             addr = None
         fields = ["Name=D%d" % number]
-        fields += ["Family=%s" % family] if family else []
-        fields += ["Addr=%s" % addr] if addr else []
-        fields += ["Port=%s" % entry["port"]] if entry["port"] else []
-        fields += ["M=%s" % entry["modifiers"]] if entry["modifiers"] else []
-        lines.append("%sDAEMON_OPTIONS(`%s')dnl" % ("dnl " if entry["commented"] else "", ", ".join(fields)))
+        fields += [f"Family={family}"] if family else []
+        fields += [f"Addr={addr}"] if addr else []
+        fields += ["Port={}".format(entry["port"])] if entry["port"] else []
+        fields += ["M={}".format(entry["modifiers"])] if entry["modifiers"] else []
+        lines.append("{}DAEMON_OPTIONS(`{}')dnl".format("dnl " if entry["commented"] else "", ", ".join(fields)))
     lines.append("MAILER(`smtp')dnl")
     return Document.parse("\n".join(lines) + "\n")
 

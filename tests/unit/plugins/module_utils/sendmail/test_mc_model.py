@@ -138,7 +138,7 @@ def test_insertion_after_setup_lines_not_before_them():
                                             "FEATURE(`nullclient', `mailhub.example.com')dnl"])
 def test_new_feature_goes_before_the_feature_that_defines_the_mailers(mailer_feature):
     text = ("include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\nOSTYPE(`debian')dnl\nDOMAIN(`debian-msp')dnl\n"
-            "dnl FEATURE(`masquerade_envelope')dnl\n%s\n" % mailer_feature)
+            f"dnl FEATURE(`masquerade_envelope')dnl\n{mailer_feature}\n")
     plan = ensure_feature(Document.parse(text), "nocanonify", None, "present")
     assert plan.after.splitlines()[4:] == ["FEATURE(`nocanonify')dnl", mailer_feature]
 
