@@ -41,6 +41,10 @@ KEY_NAMES = {
     "r": "refuseLA",
     "S": "SendSize",
 }
+# The keys that say which socket an entry binds (with its Name), and those with an option of their
+# own in the sendmail_daemon and sendmail_client modules (the rest go into their ``options``).
+SOCKET_KEYS = "NFAP"
+ENTRY_KEYS = SOCKET_KEYS + "M"
 # Keys sendmail also accepts in lower case (daemon.c, without _FFR_DPO_CS).
 _LOWER_CASE_ALIASES = {letter.lower(): letter for letter in "AFILMNPS"}
 _KEY_BY_NAME = {name.lower(): letter for letter, name in KEY_NAMES.items()}
@@ -181,7 +185,7 @@ class PortOptions:
     def describe(self) -> dict:
         """The entry as returned to the user."""
         values = self.effective()
-        options = {KEY_NAMES[letter]: value for letter, value in values.items() if letter not in "NFAPM"}
+        options = {KEY_NAMES[letter]: value for letter, value in values.items() if letter not in ENTRY_KEYS}
         return {
             "name": values.get("N"),
             "family": values.get("F"),
