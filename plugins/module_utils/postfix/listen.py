@@ -2,9 +2,9 @@
 # GNU General Public License v3.0+ (see https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
-"""What to listen on, in the sendmail role's words, as postfix's main.cf parameters.
+"""What to listen on, in the words both MTA roles share, as postfix's main.cf parameters.
 
-The intent is read by the sendmail planner's own parser, so both roles accept exactly the same
+The intent is read by the parser both MTA roles share, so both roles accept exactly the same
 values: ``all``; a list of addresses (``all``, ``loopback``, IPv4 or IPv6 literals) for port 25;
 or ``{addresses, ports}`` items.  Postfix decides *where* its inet services listen in main.cf
 (``inet_interfaces``, ``inet_protocols``) and *on which ports* in master.cf (one service per
@@ -24,10 +24,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import (
+from ansible_collections.dualstack.mta.plugins.module_utils.listen_intent import (
     ALL,
     LOOPBACK,
-    ListenPlanError,
+    ListenIntentError,
     parse_intent,
 )
 
@@ -62,7 +62,7 @@ def plan_postfix_listen(intent) -> PostfixListen:
     """``inet_interfaces`` and ``inet_protocols`` for an intent in the sendmail role's vocabulary."""
     try:
         items = parse_intent(intent)
-    except ListenPlanError as error:
+    except ListenIntentError as error:
         raise PostfixListenError(str(error)) from None
     other_ports = sorted({port for item in items for port in item.ports} - {SMTP_PORT})
     if other_ports:

@@ -31,6 +31,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_option
     CLIENT_MODIFIERS,
     DAEMON_DEFAULTS,
     DAEMON_MODIFIERS,
+    ENTRY_KEYS,
     PortOptions,
     RefusedChange,
     bind_conflicts,
@@ -42,6 +43,8 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_option
 )
 
 PRESENT, ABSENT, COMMENTED = "present", "absent", "commented"
+# What a DAEMON_OPTIONS, CLIENT_OPTIONS, FEATURE or define can be asked to become.
+ENTRY_STATES = (PRESENT, ABSENT, COMMENTED)
 
 
 @dataclass(frozen=True)
@@ -318,8 +321,7 @@ def _fallback_warnings(original: Document, result: Document, implicit: dict, nam
 
 
 def _preferred_position(letter: str) -> int:
-    order = "NFAPM"
-    return order.index(letter) if letter in order else len(order)
+    return ENTRY_KEYS.index(letter) if letter in ENTRY_KEYS else len(ENTRY_KEYS)
 
 
 def _conflict_keys(document: Document, bindv6only: bool | None) -> dict:
