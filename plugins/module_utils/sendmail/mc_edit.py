@@ -21,6 +21,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model im
     CF_OPTION_NAMES,
     MC,
     Document,
+    Macro,
     Text,
     insertion_index,
     render_macro,
@@ -194,8 +195,15 @@ def _listening_summary(daemons: list) -> str:
     return ", ".join(labels)
 
 
-def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict,
-                      bindv6only: bool | None = False, replaces: tuple = (), check_result: bool = True,
+# The modifier letters and the defaults of each kind of port entry.
+_PORT_KINDS = {
+    "DAEMON_OPTIONS": (DAEMON_MODIFIERS, DAEMON_DEFAULTS),
+    "CLIENT_OPTIONS": (CLIENT_MODIFIERS, CLIENT_DEFAULTS),
+}
+
+
+def ensure_port_entry(document: Document, kind: str, name: str, state: str, changes: dict[str, str],
+                      bindv6only: bool | None = False, replaces: tuple[str, ...] = (), check_result: bool = True,
                       position: int | None = None) -> Plan:
     """Make the ``kind`` entry called ``name`` match ``changes`` (letter -> value, '' removes).
 
@@ -216,68 +224,69 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
     then starts from its options: the user takes it over) and those named in ``replaces``
     (the user asked to drop them).
     """
-    modifiers = DAEMON_MODIFIERS if kind == "DAEMON_OPTIONS" else CLIENT_MODIFIERS
-    defaults = DAEMON_DEFAULTS if kind == "DAEMON_OPTIONS" else CLIENT_DEFAULTS
+    modifiers, defaults = _PORT_KINDS[kind]
     check_value("N", name)
     if not name:
         raise RefusedChange("name must not be empty")
     for letter, value in changes.items():
         check_value(letter, value, modifiers)
 
-    before = document.render()
-    original = document
     implicit = {}
     if kind == "DAEMON_OPTIONS":
         implicit = {daemon.options.name: daemon for daemon in implicit_daemons(document) if not daemon.fixed}
+    edited = document
     if state != ABSENT and replaces:
-        document = _remove(document, [entry[0] for entry in _port_entries(document, kind)
-                                      if entry[2].name in replaces and entry[2].name != name])
-    if position is None:
-        entries = [entry for entry in _port_entries(document, kind) if entry[2].name == name]
-    else:
-        entries = _port_entries(document, kind)[position:position + 1]
-    active = [entry for entry in entries if not entry[1].commented]
-    new_options = None
+        edited = _remove(edited, [entry[0] for entry in _port_entries(edited, kind)
+                                  if entry[2].name in replaces and entry[2].name != name])
+    entries = _port_entries(edited, kind)
+    entries = [entry for entry in entries if entry[2].name == name] if position is None else entries[position:position + 1]
 
     if state == ABSENT:
-        result = _remove(document, [entry[0] for entry in entries])
+        result, new_options = _remove(edited, [entry[0] for entry in entries]), None
     else:
-        if len(active) > 1:
-            lines = ", ".join(str(document.line_number(index)) for index in (entry[0] for entry in active))
-            raise RefusedChange("%d active %s entries are named %s (lines %s); remove the extra ones "
-                                "or give them distinct names first" % (len(active), kind, name, lines))
-        commented = state == COMMENTED
-        target = active[0] if active else (entries[0] if entries else None)
-        if target is not None:
-            index, macro, options = target
-            new_options = options.with_changes(changes, defaults)
-            if new_options.same_meaning(options, defaults) and macro.commented == commented:
-                result = document
-            else:
-                result = document.replace_at(index, restyle(macro, (new_options.render(),), commented))
-        else:
-            new_options = PortOptions(()).with_value("N", name)
-            if name in implicit:
-                new_options = _written_out(implicit[name])
-            for letter in sorted(changes, key=_preferred_position):
-                new_options = new_options.with_value(letter, changes[letter])
-            element = render_macro(kind, (new_options.render(),), commented, document.syntax)
-            result = document.insert_at(insertion_index(document, kind), element)
+        result, new_options = _set_port_entry(edited, kind, name, state == COMMENTED, changes, entries, implicit)
         check_family(new_options)
 
-    warnings = []
-    written_out = ()
+    warnings: list[str] = []
+    written_out: tuple[PortOptions, ...] = ()
     if kind == "DAEMON_OPTIONS":
         result, written_out = _keep_implicit_daemons(result, implicit, name, state, replaces)
         if check_result:
-            warnings.extend(_fallback_warnings(original, result, implicit, name, state))
-            refuse_new_conflicts(original, result, bindv6only)
+            warnings.extend(_fallback_warnings(document, result, implicit, name, state))
+            refuse_new_conflicts(document, result, bindv6only)
             warnings.extend(_daemon_warnings(result, name, state, new_options, bindv6only))
     elif state == PRESENT and check_result:
         warnings.extend(_client_warnings(result, name, new_options))
+    return _port_plan(document.render(), result, kind, name, position, written_out, tuple(warnings))
 
+
+def _set_port_entry(document: Document, kind: str, name: str, commented: bool, changes: dict[str, str],
+                    entries: list[tuple[int, Macro, PortOptions]], implicit: dict[str, ImplicitDaemon]) -> tuple[Document, PortOptions]:
+    """Change the entry (the active one, else the first commented one) or add it; returns the document and its options."""
+    active = [entry for entry in entries if not entry[1].commented]
+    if len(active) > 1:
+        lines = ", ".join(str(document.line_number(entry[0])) for entry in active)
+        raise RefusedChange(f"{len(active)} active {kind} entries are named {name} (lines {lines}); remove the extra ones "
+                            "or give them distinct names first")
+    target = active[0] if active else (entries[0] if entries else None)
+    if target is not None:
+        index, macro, options = target
+        new_options = options.with_changes(changes, _PORT_KINDS[kind][1])
+        if new_options.same_meaning(options, _PORT_KINDS[kind][1]) and macro.commented == commented:
+            return document, new_options
+        return document.replace_at(index, restyle(macro, (new_options.render(),), commented)), new_options
+    new_options = _written_out(implicit[name]) if name in implicit else PortOptions(()).with_value("N", name)
+    for letter in sorted(changes, key=_preferred_position):
+        new_options = new_options.with_value(letter, changes[letter])
+    element = render_macro(kind, (new_options.render(),), commented, document.syntax)
+    return document.insert_at(insertion_index(document, kind), element), new_options
+
+
+def _port_plan(before: str, result: Document, kind: str, name: str, position: int | None,
+               written_out: tuple[PortOptions, ...], warnings: tuple[str, ...]) -> Plan:
+    """The plan of a port entry edit: the entry (its active copy if it has one) and the lines sendmail.cf must get."""
     entry = None
-    expected = ()
+    expected: tuple[str, ...] = ()
     for number, (index, macro, options) in enumerate(_port_entries(result, kind)):
         mine = options.name == name if position is None else number == position
         if mine and (entry is None or not macro.commented):
@@ -286,7 +295,7 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
                 expected = (f"O {CF_OPTION_NAMES[kind]}={options.render()}",)
     if result.syntax == MC:
         expected += tuple(f"O {CF_OPTION_NAMES[kind]}={options.render()}" for options in written_out)
-    return Plan(before, result.render(), entry, describe_port_entries(result, kind), expected, tuple(warnings))
+    return Plan(before, result.render(), entry, describe_port_entries(result, kind), expected, warnings)
 
 
 def _keep_implicit_daemons(document: Document, implicit: dict, name: str, state: str, replaces: tuple) -> tuple:
