@@ -57,7 +57,7 @@ def run(command: list, env: dict, what: str) -> tuple:
     done = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=REPO)
     elapsed = time.monotonic() - started
     if done.returncode != 0:
-        sys.exit("%s failed (rc=%d):\n%s\n%s" % (what, done.returncode, failures(done.stdout), done.stderr[-4000:]))
+        sys.exit(f"{what} failed (rc={done.returncode}):\n{failures(done.stdout)}\n{done.stderr[-4000:]}")
     return elapsed, done.stdout
 
 
@@ -74,7 +74,7 @@ def failures(json_output: str) -> str:
                 if result.get("failed") or result.get("unreachable"):
                     key = "{}: {}".format(task["task"]["name"], str(result.get("msg", ""))[:1500])
                     seen[key] = seen.get(key, 0) + 1
-    return "\n".join("%d host(s): %s" % (count, key) for key, count in seen.items())
+    return "\n".join(f"{count} host(s): {key}" for key, count in seen.items())
 
 
 def remote_calls(json_output: str, host: str) -> int:
@@ -101,8 +101,8 @@ def start_hosts(names: list) -> None:
 
 
 def bench(role: str, playbook: str, hosts_var: str, workdir: Path, count: int) -> dict:
-    hosts = ["bench-%s-%d" % (role, number) for number in range(count)]
-    inventory = workdir / ("bench-%s-%d.yml" % (role, count))
+    hosts = [f"bench-{role}-{number}" for number in range(count)]
+    inventory = workdir / f"bench-{role}-{count}.yml"
     inventory.write_text(json.dumps({"all": {"hosts": {host: {
         "ansible_connection": "containers.podman.podman", "ansible_user": "root",
         "ansible_python_interpreter": "/usr/bin/python3"} for host in hosts}}}))
@@ -141,9 +141,9 @@ def main() -> None:
             for count in FLEETS:
                 results.append(bench(role, playbook, hosts_var, Path(workdir), count))
     header = ("role", "hosts", "first s", "calls", "no-op med s", "floor med s", "ratio", "calls")
-    print("%-9s %5s %9s %6s %12s %12s %6s %8s" % header)
+    print("{:<9} {:>5} {:>9} {:>6} {:>12} {:>12} {:>6} {:>8}".format(*header))
     for item in results:
-        print("%-9s %5d %9.1f %6d %12.1f %12.1f %6.1f %8s" % (
+        print("{:<9} {:5d} {:9.1f} {:6d} {:12.1f} {:12.1f} {:6.1f} {:>8}".format(
             item["role"], item["hosts"], item["first_s"], item["first_calls"], item["noop_median_s"],
             item["floor_median_s"], item["noop_median_s"] / item["floor_median_s"],
             "/".join(map(str, item["noop_calls"]))))
@@ -151,7 +151,7 @@ def main() -> None:
     for item in results:
         one = next((r for r in results if r["role"] == item["role"] and r["hosts"] == 1), None)
         if one is not None and item["hosts"] > 1:
-            print("%s: %d hosts / 1 host: first %.1fx, no-op %.1fx, floor %.1fx" % (
+            print("{}: {} hosts / 1 host: first {:.1f}x, no-op {:.1f}x, floor {:.1f}x".format(
                 item["role"], item["hosts"], item["first_s"] / one["first_s"],
                 item["noop_median_s"] / one["noop_median_s"], item["floor_median_s"] / one["floor_median_s"]))
 

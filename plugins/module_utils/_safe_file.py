@@ -227,7 +227,7 @@ def _unlink_quietly(path: str | None) -> None:
 
 
 def _temp_file(directory: str, name: str) -> tuple:
-    return tempfile.mkstemp(dir=directory, prefix=".%s.%d." % (name, os.getpid()), suffix=TEMP_SUFFIX)
+    return tempfile.mkstemp(dir=directory, prefix=f".{name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
 
 
 def _copy_attributes(module, source: str, destination: str) -> None:
@@ -244,7 +244,8 @@ def _copy_attributes(module, source: str, destination: str) -> None:
 
 def _make_backup(module, target: str, given: str, shown: str) -> str:
     """A complete copy of ``target`` at ``<given>.<pid>.<date>~``, or FileError and no file."""
-    backup_path = "%s.%d.%s" % (given, os.getpid(), time.strftime("%Y-%m-%d@%H:%M:%S~", time.localtime()))
+    stamp = time.strftime("%Y-%m-%d@%H:%M:%S~", time.localtime())
+    backup_path = f"{given}.{os.getpid()}.{stamp}"
     directory, name = os.path.split(given)
     temp = None
     try:

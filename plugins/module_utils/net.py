@@ -49,7 +49,7 @@ def socket_key(address: str, port: int | str) -> str:
     text = str(address).strip("[]").split("%", maxsplit=1)[0]
     if text in ("*", ""):
         text = "::"
-    return "%s %d" % (address_text(ipaddress.ip_address(text)), int(port))
+    return f"{address_text(ipaddress.ip_address(text))} {int(port)}"
 
 
 def is_host_name(text: str) -> bool:

@@ -161,8 +161,8 @@ class Sampler(threading.Thread):
 
     def run(self) -> None:
         while not self.done.is_set():
-            self.root_hwm = max(self.root_hwm, _kib("/proc/%d/status" % self.pid, "VmHWM"))
-            self.tree_pss = max(self.tree_pss, sum(_kib("/proc/%d/smaps_rollup" % p, "Pss") for p in _tree(self.pid)))
+            self.root_hwm = max(self.root_hwm, _kib(f"/proc/{self.pid}/status", "VmHWM"))
+            self.tree_pss = max(self.tree_pss, sum(_kib(f"/proc/{p}/smaps_rollup", "Pss") for p in _tree(self.pid)))
             self.done.wait(0.1)
 
 
@@ -180,7 +180,7 @@ def run_report(names: list[str], forks: int, workdir: pathlib.Path) -> dict[str,
     sampler = Sampler(process.pid)
     sampler.start()
     if process.wait() != 0:
-        sys.exit("ansible-playbook failed (rc=%d)" % process.returncode)
+        sys.exit(f"ansible-playbook failed (rc={process.returncode})")
     run["wall"] = time.monotonic() - started
     sampler.done.set()
     sampler.join()
@@ -206,7 +206,7 @@ def main() -> int:
     parser.add_argument("--keep", action="store_true", help="leave the hosts running")
     args = parser.parse_args()
     build_image()
-    names = ["%s%02d" % (PREFIX, i) for i in range(1, max(args.sizes) + 1)]
+    names = [f"{PREFIX}{i:02d}" for i in range(1, max(args.sizes) + 1)]
     runs: dict[int, list[dict[str, t.Any]]] = {size: [] for size in args.sizes}
     try:
         start(names)
@@ -223,14 +223,14 @@ def main() -> int:
     for size, done in runs.items():
         medians[size] = statistics.median(r["wall"] for r in done)
         floors[size] = statistics.median(r["floor"] for r in done)
-        print("hosts=%d forks=%d: wall median %.1f s (runs %s); ping floor median %.1f s; controller CPU median %.1f s; "
-              "load (1/5/15 min) before each run: %s; ansible-playbook peak RSS %d MiB; process tree peak PSS %d MiB"
-              % (size, args.forks or size, medians[size], " ".join("{:.1f}".format(r["wall"]) for r in done), floors[size],
-                 statistics.median(r["cpu"] for r in done), " | ".join(r["load"] for r in done),
-                 max(r["hwm"] for r in done) // 1024, max(r["pss"] for r in done) // 1024))
+        print("hosts={} forks={}: wall median {:.1f} s (runs {}); ping floor median {:.1f} s; controller CPU median {:.1f} s; "
+              "load (1/5/15 min) before each run: {}; ansible-playbook peak RSS {} MiB; process tree peak PSS {} MiB".format(
+                  size, args.forks or size, medians[size], " ".join("{:.1f}".format(r["wall"]) for r in done), floors[size],
+                  statistics.median(r["cpu"] for r in done), " | ".join(r["load"] for r in done),
+                  max(r["hwm"] for r in done) // 1024, max(r["pss"] for r in done) // 1024))
     if 1 in medians and max(medians) != 1:
-        print("wall(%d)/wall(1) = %.2f; the ping floor's ratio: %.2f"
-              % (max(medians), medians[max(medians)] / medians[1], floors[max(floors)] / floors[1]))
+        print(f"wall({max(medians)})/wall(1) = {medians[max(medians)] / medians[1]:.2f}; "
+              f"the ping floor's ratio: {floors[max(floors)] / floors[1]:.2f}")
     return 0
 
 

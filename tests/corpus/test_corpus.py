@@ -103,7 +103,7 @@ MC_CASES = [pytest.param(path, task, id=f"{_case_id(path)}:{task}")
 
 @pytest.fixture(scope="session")
 def netns():
-    name = "dsmta-corpus-%d" % os.getpid()
+    name = f"dsmta-corpus-{os.getpid()}"
     subprocess.run(["ip", "netns", "add", name], check=True, timeout=10)
     try:
         subprocess.run(["ip", "netns", "exec", name, "ip", "link", "set", "lo", "up"], check=True, timeout=10)
@@ -143,13 +143,13 @@ def run(command, **kwargs):
 
 
 def run_module(wrap, tmp_path, module, check_mode=False, **args):
-    args_file = tmp_path / ("args-%d.json" % time.monotonic_ns())
+    args_file = tmp_path / f"args-{time.monotonic_ns()}.json"
     args_file.write_text(json.dumps({"ANSIBLE_MODULE_ARGS": dict(args, _ansible_check_mode=check_mode)}))
     done = run(wrap([sys.executable, str(REPO / "plugins" / "modules" / (module + ".py")), str(args_file)]))
     try:
         return json.loads(done.stdout)
     except ValueError:
-        pytest.fail("no module result from %s (rc=%d):\n%s\n%s" % (module, done.returncode, done.stdout, done.stderr))
+        pytest.fail(f"no module result from {module} (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
 # --- placing a file as its system has it -----------------------------------------------------

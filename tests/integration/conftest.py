@@ -97,7 +97,7 @@ def network_namespace(name, sysctls=(), ipv4=True, ipv6=True):
 
 @pytest.fixture(scope="module")
 def netns():
-    with network_namespace("dsmta-%d" % os.getpid()) as name:
+    with network_namespace(f"dsmta-{os.getpid()}") as name:
         yield name
 
 
@@ -121,7 +121,7 @@ def run_module(netns, module, check=False, diff=False, **args):
     try:
         return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
-        pytest.fail("no module result (rc=%d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
+        pytest.fail(f"no module result (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
 @pytest.fixture
@@ -267,4 +267,4 @@ def run_postconf(root, netns=None, check=False, diff=False, timeout=120, _module
     try:
         return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"][str(root)]
     except (ValueError, KeyError, IndexError):
-        pytest.fail("no module result (rc=%d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
+        pytest.fail(f"no module result (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")

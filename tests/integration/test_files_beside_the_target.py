@@ -115,10 +115,10 @@ def place_kept(directory, files):
             name = template.format(target)
             (directory / name).write_text(f"{name}: an admin's copy\n")
             kept.append(name)
-        live = ".%s.%d.abcd1234.dualstack.tmp" % (target, os.getpid())  # our form, but its writer runs
+        live = f".{target}.{os.getpid()}.abcd1234.dualstack.tmp"  # our form, but its writer runs
         (directory / live).write_text("being written\n")
         # Our form with a dead pid, but a link: only a regular file can be our temp file.
-        link = ".%s.%d.symlink1.dualstack.tmp" % (target, dead)
+        link = f".{target}.{dead}.symlink1.dualstack.tmp"
         os.symlink(target + ".orig", directory / link)
         emacs_lock = f".#{target}"  # a dangling link
         os.symlink("root@mx.example.test.4242:1704067200", directory / emacs_lock)
@@ -162,7 +162,7 @@ def run_playbook(case, directory, host, command_prefix, connection, interpreter,
     try:
         results = [task["hosts"][host] for task in json.loads(done.stdout)["plays"][0]["tasks"]]
     except (ValueError, KeyError, IndexError):
-        pytest.fail("no playbook result (rc=%d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
+        pytest.fail(f"no playbook result (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
     assert len(results) == len(tasks), results
 
     def files(result):

@@ -111,19 +111,19 @@ def named(tmp_path_factory: pytest.TempPathFactory):
     (root / "root.zone").write_text("$TTL 300\n@ SOA ns hostmaster 1 3600 600 86400 300\n@ NS ns\nns A 127.0.0.1\n")
     zones = 'zone "." { type primary; file "root.zone"; };\n'
     zones += "".join(f'zone "{z}" {{ type primary; file "{z}.zone"; }};\n' for z in ("example.test",) + REVERSE_ZONES)
-    (root / "named.conf").write_text("""options {
-  directory "%(root)s";
-  pid-file "%(root)s/named.pid";
-  session-keyfile "%(root)s/session.key";
-  managed-keys-directory "%(root)s";
-  listen-on port %(port)d { 127.0.0.1; };
-  listen-on-v6 port %(port)d { ::1; };
+    (root / "named.conf").write_text(f"""options {{
+  directory "{root}";
+  pid-file "{root}/named.pid";
+  session-keyfile "{root}/session.key";
+  managed-keys-directory "{root}";
+  listen-on port {port} {{ 127.0.0.1; }};
+  listen-on-v6 port {port} {{ ::1; }};
   recursion no;
   notify no;
   dnssec-validation no;
-};
-controls { };
-%(zones)s""" % {"root": root, "port": port, "zones": zones})
+}};
+controls {{ }};
+{zones}""")
 
     log = open(root / "named.log", "wb")
     process = subprocess.Popen([NAMED, "-g", "-n", "1", "-c", str(root / "named.conf")], stdout=log, stderr=subprocess.STDOUT)
@@ -166,7 +166,7 @@ def run(args: dict, check_mode: bool = False) -> dict:
     try:
         return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
-        pytest.fail("no module result (rc=%d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
+        pytest.fail(f"no module result (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
 def check(port: int, addresses: list, **args) -> dict:

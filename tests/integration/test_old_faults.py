@@ -46,7 +46,8 @@ def test_an_unrelated_change_passes_and_names_the_old_fault(netns, faulty_mc, mo
     assert not result.get("failed") and result["changed"], result.get("msg")
     warnings = " ".join(result.get("warnings", []))
     assert "already has a problem" in warnings and "unknown configuration line" in warnings, warnings
-    assert "line %d of %s" % (lines.index(INDENTED.rstrip("\n")) + 1, faulty_mc) in warnings, warnings
+    line = lines.index(INDENTED.rstrip("\n")) + 1
+    assert f"line {line} of {faulty_mc}" in warnings, warnings
     assert re.search(r"sendmail\.cf line [0-9]+ is '  '", warnings), warnings
     assert "remove the indentation" in warnings
     if check:

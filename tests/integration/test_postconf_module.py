@@ -231,7 +231,7 @@ def test_killed_runs_leave_nothing_a_good_run_does_not_clear(root, etc):
 def no_ipv6():
     """A network namespace with loopback up and IPv6 switched off, as the postconf scenario does."""
     disabled = [f"net.ipv6.conf.{key}.disable_ipv6=1" for key in ("all", "default", "lo")]
-    with network_namespace("dsmta-nov6-%d" % os.getpid(), sysctls=disabled, ipv4=False, ipv6=False) as name:
+    with network_namespace(f"dsmta-nov6-{os.getpid()}", sysctls=disabled, ipv4=False, ipv6=False) as name:
         yield name
 
 

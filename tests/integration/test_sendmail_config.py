@@ -167,7 +167,7 @@ def netns_without_ipv6():
     """A namespace whose kernel has IPv6 (net.ipv6.bindv6only exists) but no interface an IPv6
     address, not even ::1: net.ipv6.conf.all.disable_ipv6=1, as on hosts that turn IPv6 off."""
     disabled = [f"net.ipv6.conf.{key}.disable_ipv6=1" for key in ("all", "default", "lo")]
-    with network_namespace("dsmta-v4-%d" % os.getpid(), sysctls=disabled, ipv6=False) as name:
+    with network_namespace(f"dsmta-v4-{os.getpid()}", sysctls=disabled, ipv6=False) as name:
         subprocess.run(["ip", "netns", "exec", name, "test", "-e", "/proc/sys/net/ipv6/bindv6only"], check=True, timeout=10)
         yield name
 

@@ -50,7 +50,7 @@ def run_module(module="sendmail_daemon", **args):
     try:
         return json.loads(done.stdout)["plays"][0]["tasks"][0]["hosts"]["localhost"]
     except (ValueError, KeyError, IndexError):
-        pytest.fail("no module result (rc=%d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
+        pytest.fail(f"no module result (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
 
 
 def sh(*args, check=True):
@@ -79,7 +79,7 @@ def small_disk(tmp_path, mounts):
     sh("mount", "-t", "tmpfs", "-o", "size=1m,mode=0755", "tmpfs", str(directory))
     mounts.append(directory)
     # A long-kept file: comments make it many pages long, as real ones are.
-    history = "".join("dnl %04d changed by the admin for ticket %d\n" % (n, 4000 + n) for n in range(1200))
+    history = "".join(f"dnl {n:04d} changed by the admin for ticket {4000 + n}\n" for n in range(1200))
     (directory / "sendmail.mc").write_text(history + DEBIAN_MC.read_text())
     return directory
 
@@ -194,7 +194,7 @@ def test_killed_runs_leave_no_stray_file_after_a_good_run(mail_dir):
     stray = [name for name in os.listdir(mail_dir) if name != "sendmail.mc"]
     assert len(stray) == 1 and (mail_dir / stray[0]).stat().st_size > len(original) and mc.read_bytes() == original
     for delay in (1.0, 1.5, 2.0, 2.5, 3.0):  # and real runs, killed wherever they are
-        process = subprocess.Popen(module_command("sendmail_mc", dict(path=str(mc), exposed_user="u%d" % (delay * 10))),
+        process = subprocess.Popen(module_command("sendmail_mc", dict(path=str(mc), exposed_user=f"u{int(delay * 10)}")),
                                    env=module_env(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
                                    start_new_session=True)
         time.sleep(delay)

@@ -143,7 +143,7 @@ def test_failing_sendmail_check_leaves_the_cf(netns, mc):
 # --- concurrency -----------------------------------------------------------------------
 
 def test_concurrent_runs_lose_no_update(netns, mc):
-    users = ["user%d" % number for number in range(8)]
+    users = [f"user{number}" for number in range(8)]
     with ThreadPoolExecutor(max_workers=len(users)) as pool:
         results = list(pool.map(lambda user: run_module(netns, "sendmail_mc", path=str(mc), exposed_user=user), users))
     assert all(result["changed"] for result in results)

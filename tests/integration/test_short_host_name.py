@@ -37,7 +37,7 @@ pytestmark = [
 
 @pytest.fixture(scope="module")
 def netns():
-    with network_namespace("dsmta-short-%d" % os.getpid(), ipv4=False, ipv6=False) as name:
+    with network_namespace(f"dsmta-short-{os.getpid()}", ipv4=False, ipv6=False) as name:
         yield name
 
 
@@ -62,7 +62,7 @@ def run_module(netns, tmp_path, module, prefix=(), **args):
     try:
         result = json.loads(done.stdout)
     except ValueError:
-        pytest.fail("no module result (rc=%d):\n%s\n%s" % (done.returncode, done.stdout, done.stderr))
+        pytest.fail(f"no module result (rc={done.returncode}):\n{done.stdout}\n{done.stderr}")
     result["warnings"] = [warning["event"]["msg"] if isinstance(warning, dict) else warning
                           for warning in result.get("warnings", [])]
     return result, time.monotonic() - started

@@ -32,7 +32,7 @@ def hosts(report):
 
 
 def _family(address):
-    return "ipv%d" % ipaddress.ip_address(address).version
+    return f"ipv{ipaddress.ip_address(address).version}"
 
 
 def test_every_host_has_a_row_in_inventory_order(report):

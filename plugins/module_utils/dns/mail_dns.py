@@ -82,7 +82,7 @@ def argument_problem(addresses: list[str], resolver: list[str], fail_on: list[st
                      resolver_port: int = 53, timeout: float = 5.0) -> str | None:
     """Why the arguments cannot work together, or None."""
     if not 0 < resolver_port < 65536:
-        return "resolver_port: %d is not a port number (1-65535)" % resolver_port
+        return f"resolver_port: {resolver_port} is not a port number (1-65535)"
     if not math.isfinite(timeout) or timeout <= 0:
         return f"timeout: {timeout:g} must be more than 0 seconds"
     for kind, values in (("addresses", addresses), ("resolver", resolver)):
@@ -177,7 +177,7 @@ def check_address(dns: DnsLookup, address: str, sender_domain: str | None, helo_
     ptr = check_ptr(dns, ip)
     result: dict[str, t.Any] = {
         "address": str(ip),
-        "family": "ipv%d" % ip.version,
+        "family": f"ipv{ip.version}",
         "ptr": ptr,
         "fcrdns": check_fcrdns(dns, ip, ptr),
         "spf": check_spf(dns, ip, sender_domain, helo_name or ""),

@@ -30,7 +30,7 @@ class HostSettings(t.NamedTuple):
 def _run(module: t.Any, args: list[str]) -> str:
     rc, out, err = module.run_command(args, environ_update=C_LOCALE)
     if rc != 0:
-        module.fail_json(msg="%s failed (rc=%d): %s" % (" ".join(args), rc, err.strip()), rc=rc, stdout=out, stderr=err)
+        module.fail_json(msg=f"{' '.join(args)} failed (rc={rc}): {err.strip()}", rc=rc, stdout=out, stderr=err)
     return out
 
 

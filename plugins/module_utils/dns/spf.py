@@ -75,9 +75,9 @@ class Mechanism:
         if self.domain:
             text += ":" + self.domain
         if self.name in ("a", "mx") and self.cidr4 != 32:
-            text += "/%d" % self.cidr4
+            text += f"/{self.cidr4}"
         if self.name in ("a", "mx") and self.cidr6 != 128:
-            text += "//%d" % self.cidr6
+            text += f"//{self.cidr6}"
         return ("" if self.qualifier == "+" else self.qualifier) + text
 
 
@@ -336,13 +336,13 @@ class _Evaluation:
         if not answer and void_counts:
             self.voids += 1
             if self.voids > MAX_VOID_LOOKUPS:
-                raise PermError("more than %d void DNS lookups (the last: %s %s)" % (MAX_VOID_LOOKUPS, name, rdtype))
+                raise PermError(f"more than {MAX_VOID_LOOKUPS} void DNS lookups (the last: {name} {rdtype})")
         return answer
 
     def count_lookup(self, term: str) -> None:
         self.lookups += 1
         if self.lookups > MAX_LOOKUPS:
-            raise PermError("more than %d DNS lookups (at %s)" % (MAX_LOOKUPS, term))
+            raise PermError(f"more than {MAX_LOOKUPS} DNS lookups (at {term})")
 
     def addresses(self, name: str, void_counts: bool = True) -> list[IPAddress]:
         rdtype = "A" if self.address.version == 4 else "AAAA"
@@ -419,7 +419,7 @@ class _Evaluation:
     def record(self, domain: str) -> Record | None:
         records = [r for r in self.query(domain, "TXT", void_counts=False) if is_spf_record(r)]
         if len(records) > 1:
-            raise PermError("%s has %d SPF records; merge them into one" % (domain, len(records)))
+            raise PermError(f"{domain} has {len(records)} SPF records; merge them into one")
         if not records:
             return None
         try:
@@ -469,7 +469,7 @@ class _Evaluation:
         if name == "mx":
             exchanges = self.query(target, "MX")
             if len(exchanges) > MAX_ADDRESS_NAMES:
-                raise PermError("%s has more than %d MX records" % (target, MAX_ADDRESS_NAMES))
+                raise PermError(f"{target} has more than {MAX_ADDRESS_NAMES} MX records")
             return any(self.in_networks(self.addresses(mx, void_counts=False), mechanism) for mx in exchanges)
         return self.ptr_matches(target)
 

@@ -107,7 +107,7 @@ def _address_word(word: str, brackets_required: bool) -> str | None:
     if prefix is not None and int(prefix) == address.max_prefixlen:
         prefix = None
     shown = f"[{address}]" if address.version == 6 else str(address)
-    return shown if prefix is None else "%s/%d" % (shown, int(prefix))
+    return shown if prefix is None else f"{shown}/{int(prefix)}"
 
 
 def _protocols_meaning(value: str) -> str:
@@ -193,11 +193,11 @@ def _network(address: t.Any, prefix: str | None, word: str) -> None:
         return
     bits = int(prefix)
     if bits > address.max_prefixlen:
-        raise Problem("%r: a /%s prefix is too long for IPv%d" % (word, prefix, address.version))
-    network = ipaddress.ip_network("%s/%d" % (address, bits), strict=False)
+        raise Problem(f"{word!r}: a /{prefix} prefix is too long for IPv{address.version}")
+    network = ipaddress.ip_network(f"{address}/{bits}", strict=False)
     if network.network_address != address:
         base = network.network_address if address.version == 4 else f"[{network.network_address}]"
-        raise Problem("%r has host bits set; the network is %s/%d" % (word, base, bits))
+        raise Problem(f"{word!r} has host bits set; the network is {base}/{bits}")
 
 
 def _ipv6_bracketed(word: str) -> str:
@@ -263,9 +263,9 @@ def _single_address(version: int, other: str) -> t.Callable[[str], None]:
             raise Problem(f"write the address without brackets: {_unbracket(text)}")
         address = ip_address(text)
         if address is None or len(words(text)) != 1:
-            raise Problem("%r: give one IPv%d address" % (value, version))
+            raise Problem(f"{value!r}: give one IPv{version} address")
         if address.version != version:
-            raise Problem("%s is an IPv%d address: set it in %s" % (text, address.version, other))
+            raise Problem(f"{text} is an IPv{address.version} address: set it in {other}")
 
     return check
 

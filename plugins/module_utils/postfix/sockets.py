@@ -39,7 +39,7 @@ def interface_sockets(inet_interfaces: str | None, inet_protocols: str | None, p
             keys += [socket_key(LOOPBACK[f], port) for f in enabled]
         else:
             address = parse_ip(word.strip("[]"), sendmail_prefix=False)
-            if address is not None and "ipv%d" % address.version in enabled:
+            if address is not None and f"ipv{address.version}" in enabled:
                 keys.append(socket_key(str(address), port))
     return sorted(set(keys))
 

@@ -38,7 +38,7 @@ def shown(key: str) -> str:
 
 
 def family_of(address: str) -> str:
-    return "ipv%d" % ipaddress.ip_address(address).version
+    return f"ipv{ipaddress.ip_address(address).version}"
 
 
 # --- what listens ---------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def sendmail_pins(sendmail_cf: str) -> dict[str, str]:
     for options in _cf_options(sendmail_cf, "ClientPortOptions"):
         ip = parse_ip(options.get("A") or "")
         if ip is not None and int(ip) != 0:
-            pins["ipv%d" % ip.version] = ip.compressed
+            pins[f"ipv{ip.version}"] = ip.compressed
     return pins
 
 
@@ -132,7 +132,7 @@ def snat_sources(rules: str) -> dict[str, str]:
         target = target.split("-", 1)[0].strip("[]")
         ip = parse_ip(target, sendmail_prefix=False)
         if ip is not None:
-            found["ipv%d" % ip.version] = ip.compressed
+            found[f"ipv{ip.version}"] = ip.compressed
     return found
 
 
@@ -167,8 +167,9 @@ def outbound(family: str, pin: str | None, pin_by: str, snat: str | None, kernel
         result.update(result=FAIL, detail="no {} route to {}: {}".format(family, destination, kernel_error or "no source address"),
                       fix=f"give the host a global {family} address and a default route (ip -{family[-1]} route get {destination} must answer)")
     elif pin is not None and ipaddress.ip_address(pin) not in local_ips:
+        same_family = ", ".join(a for a in local if family_of(a) == family) or "none"
         result.update(result=FAIL, detail=f"{pin_by} pins {pin}, which is not an address of this host",
-                      fix="set {} to one of this host's {} addresses ({}) or remove it".format(pin_by, family, ", ".join(a for a in local if family_of(a) == family) or "none"))
+                      fix=f"set {pin_by} to one of this host's {family} addresses ({same_family}) or remove it")
     else:
         how = (f"SNAT to {snat}") if snat else (f"{pin_by} {pin}") if pin else "the kernel's choice"
         note = "" if result["agree"] else f"; the kernel alone would use {kernel}"

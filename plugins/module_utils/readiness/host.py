@@ -61,7 +61,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
         postconf = module.get_bin_path("postconf", required=True)
         rc, out, err = _out(module, [postconf] + list(POSTFIX_PARAMETERS))
         if rc != 0:
-            module.fail_json(msg="postconf failed (rc=%d): %s" % (rc, err))
+            module.fail_json(msg=f"postconf failed (rc={rc}): {err}")
         values = parse_postconf(out)
         _rc, master, _err = _out(module, [postconf, "-M"])
         version = values.get("mail_version")
@@ -75,7 +75,7 @@ def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
 
     rc, ss_out, err = _out(module, [module.get_bin_path("ss", required=True), "-ltnH"])
     if rc != 0:
-        module.fail_json(msg="ss -ltnH failed (rc=%d): %s" % (rc, err))
+        module.fail_json(msg=f"ss -ltnH failed (rc={rc}): {err}")
     listening = facts.parse_ss(ss_out)
 
     ip = module.get_bin_path("ip", required=True)

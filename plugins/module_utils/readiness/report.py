@@ -71,7 +71,7 @@ def text_table(report: t.Mapping[str, t.Any]) -> list[str]:
     for row in report["hosts"]:
         text += ["  {}: {}".format(row["host"], reason) for reason in row["reasons"][:3]]
     summary = report["summary"]
-    text.append("%d ready, %d not ready, %d unknown" % (summary["ready"], summary["not ready"], summary["unknown"]))
+    text.append(f"{summary['ready']} ready, {summary['not ready']} not ready, {summary['unknown']} unknown")
     return text
 
 
@@ -180,16 +180,16 @@ def html_page(report: t.Mapping[str, t.Any], title: str = "Dual-stack mail readi
                      "v-" + verdict.replace(" ", "-"), _e(verdict), _VERDICT_RANK[verdict], _e(" | ".join(row["reasons"])), _e(verdict))]
         cells += [_cell(row["checks"].get(c)) for c in COLUMNS]
         rows.append('<tr data-host="{}" data-verdict="{}">{}</tr>'.format(_e(row["host"]), _e(verdict), "".join(cells)))
+    generated = (", generated " + _e(report["generated"])) if report.get("generated") else ""
     return "".join([
         '<!DOCTYPE html>\n<html lang="en"><head><meta charset="utf-8">',
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f"<title>{_e(title)}</title><style>{_CSS}</style></head><body>",
         f"<h1>{_e(title)}</h1>",
-        '<p class="meta">%d hosts%s. Click a column to sort; click a host for its details and fixes.</p>' % (
-            len(report["hosts"]), (", generated " + _e(report["generated"])) if report.get("generated") else ""),
-        '<p class="counts"><span class="v-ready" style="padding:0 .4em">%d ready</span>'
-        '<span class="v-not-ready" style="padding:0 .4em">%d not ready</span>'
-        '<span class="v-unknown" style="padding:0 .4em">%d unknown</span></p>' % (
+        f'<p class="meta">{len(report["hosts"])} hosts{generated}. Click a column to sort; click a host for its details and fixes.</p>',
+        '<p class="counts"><span class="v-ready" style="padding:0 .4em">{} ready</span>'
+        '<span class="v-not-ready" style="padding:0 .4em">{} not ready</span>'
+        '<span class="v-unknown" style="padding:0 .4em">{} unknown</span></p>'.format(
             summary["ready"], summary["not ready"], summary["unknown"]),
         '<table id="summary"><thead><tr>{}</tr></thead><tbody>{}</tbody></table>'.format(head, "".join(rows)),
         "".join(_details(row) for row in report["hosts"]),

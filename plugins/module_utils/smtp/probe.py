@@ -46,7 +46,7 @@ class Target:
 
     @property
     def label(self) -> str:
-        return "[%s]:%d" % (self.address, self.port) if self.family == "inet6" else "%s:%d" % (self.address, self.port)
+        return f"[{self.address}]:{self.port}" if self.family == "inet6" else f"{self.address}:{self.port}"
 
 
 def _port(text, given: str) -> int:
@@ -55,7 +55,7 @@ def _port(text, given: str) -> int:
     except ValueError:
         raise TargetError(f"{given!r}: the port {text!r} is not a number") from None
     if not 1 <= port <= 65535:
-        raise TargetError("%r: the port %d is out of range (1-65535)" % (given, port))
+        raise TargetError(f"{given!r}: the port {port} is out of range (1-65535)")
     return port
 
 
@@ -137,13 +137,13 @@ def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelo
         banner = _text(banner)
         result.update(banner_code=code, banner=banner, greeting_name=(banner.split() or [""])[0])
         if code != READY_CODE:
-            result["error"] = "the listener answered %d instead of 220: %s" % (code, _text(banner))
+            result["error"] = f"the listener answered {code} instead of 220: {_text(banner)}"
             return result
         code, reply = client.ehlo(helo)
         lines = _text(reply).splitlines()
         result.update(ehlo_code=code, ehlo_name=(lines[0].split() or [""])[0] if lines else "")
         if code != 250:
-            result["error"] = "EHLO was answered %d: %s" % (code, _text(reply))
+            result["error"] = f"EHLO was answered {code}: {_text(reply)}"
             return result
         features = client.esmtp_features
         result["extensions"] = {name: features[name].strip() for name in sorted(features)}
@@ -195,8 +195,9 @@ def _close(client) -> None:
 
 def probe_message(sender: str, recipient: str, helo: str) -> str:
     """A small message that says what it is."""
-    return ("From: <{}>\r\nTo: <{}>\r\nSubject: dualstack.mta SMTP probe from {}\r\n"
-            "Auto-Submitted: auto-generated\r\n\r\nThis message tests mail delivery; it needs no answer.\r\n".format(sender or "MAILER-DAEMON", recipient, helo))
+    from_address = sender or "MAILER-DAEMON"
+    return (f"From: <{from_address}>\r\nTo: <{recipient}>\r\nSubject: dualstack.mta SMTP probe from {helo}\r\n"
+            "Auto-Submitted: auto-generated\r\n\r\nThis message tests mail delivery; it needs no answer.\r\n")
 
 
 def verdict(results: list, require: str) -> str | None:

@@ -104,7 +104,7 @@ def test_the_names_of_our_own_temp_files_match(tmp_path, name):
         os.unlink(temp)
         made += 1
     for pid in (1, 4242, 4194303):
-        assert pattern.fullmatch(".%s.%d.k2j3_4g5.dualstack.tmp" % (name, pid))
+        assert pattern.fullmatch(f".{name}.{pid}.k2j3_4g5.dualstack.tmp")
 
 
 @pytest.mark.parametrize("template", ADMIN_NAMES)
@@ -117,13 +117,13 @@ def test_only_our_temp_files_of_dead_writers_are_removed(tmp_path):
     target = tmp_path / "main.cf"
     target.write_text("old\n")
     dead = dead_pid()
-    ours = [".main.cf.%d.k2j3h4g5.dualstack.tmp" % dead, ".main.cf.%d.abcd_123.dualstack.tmp" % dead]
-    running = [".main.cf.%d.k2j3h4g5.dualstack.tmp" % os.getpid(), ".main.cf.1.k2j3h4g5.dualstack.tmp"]
+    ours = [f".main.cf.{dead}.k2j3h4g5.dualstack.tmp", f".main.cf.{dead}.abcd_123.dualstack.tmp"]
+    running = [f".main.cf.{os.getpid()}.k2j3h4g5.dualstack.tmp", ".main.cf.1.k2j3h4g5.dualstack.tmp"]
     others = [template.format("main.cf") for template in ADMIN_NAMES]
     for name in ours + running + others:
         (tmp_path / name).write_text("partial")
-    (tmp_path / (".main.cf.%d.linklink.dualstack.tmp" % dead)).symlink_to(target)
-    (tmp_path / (".main.cf.%d.dirdir_1.dualstack.tmp" % dead)).mkdir()
+    (tmp_path / f".main.cf.{dead}.linklink.dualstack.tmp").symlink_to(target)
+    (tmp_path / f".main.cf.{dead}.dirdir_1.dualstack.tmp").mkdir()
     kept = sorted(set(os.listdir(tmp_path)) - set(ours))
     before = {name: (tmp_path / name).lstat() for name in kept}
     assert sorted(os.path.basename(p) for p in stale_temp_files(str(tmp_path), "main.cf")) == sorted(ours)
@@ -140,7 +140,7 @@ def test_a_backup_never_replaces_a_file_of_the_same_name(tmp_path, monkeypatch):
     target = tmp_path / "sendmail.mc"
     target.write_text("old\n")
     monkeypatch.setattr(_safe_file.time, "strftime", lambda *args: "2024-01-01@00:00:00~")
-    taken = tmp_path / ("sendmail.mc.%d.2024-01-01@00:00:00~" % os.getpid())
+    taken = tmp_path / f"sendmail.mc.{os.getpid()}.2024-01-01@00:00:00~"
     taken.write_text("the admin's\n")
     with pytest.raises(FileError) as failure:
         replace_file(Module(), str(target), "new\n", backup=True)
@@ -152,7 +152,7 @@ def test_a_backup_never_replaces_a_file_of_the_same_name(tmp_path, monkeypatch):
 def test_a_temp_file_is_left_alone_while_its_writer_holds_the_lock(tmp_path):
     target = tmp_path / "sendmail.mc"
     target.write_text("v1\n")
-    busy = tmp_path / (".sendmail.mc.%d.inflight.dualstack.tmp" % dead_pid())
+    busy = tmp_path / f".sendmail.mc.{dead_pid()}.inflight.dualstack.tmp"
     holder = os.open(target, os.O_RDONLY)
     fcntl.flock(holder, fcntl.LOCK_EX)
     busy.write_text("being written")

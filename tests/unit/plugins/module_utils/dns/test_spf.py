@@ -117,7 +117,7 @@ def test_a_and_mx(record: str, address: str, expected: str) -> None:
 def test_mx_with_more_than_ten_exchanges_is_permerror() -> None:
     records = {
         **spf("test.example", "v=spf1 mx -all"),
-        ("test.example", "MX"): ["mx%d.example.com" % n for n in range(11)],
+        ("test.example", "MX"): [f"mx{n}.example.com" for n in range(11)],
     }
     assert result(records, "192.0.2.1") == "permerror"
 
@@ -229,12 +229,12 @@ def test_ten_lookup_limit(terms: list, expected: str) -> None:
 def test_lookup_limit_counts_across_includes() -> None:
     records = {**spf("test.example", "v=spf1 include:l0.example -all")}
     for n in range(11):
-        records.update(spf("l%d.example" % n, "v=spf1 include:l%d.example -all" % (n + 1)))
+        records.update(spf(f"l{n}.example", f"v=spf1 include:l{n + 1}.example -all"))
     assert result(records, "192.0.2.1") == "permerror"
 
 
 def test_ip_mechanisms_cost_no_lookups() -> None:
-    record = "v=spf1 " + " ".join(["ip4:203.0.113.%d" % n for n in range(20)]) + " ip4:192.0.2.1 -all"
+    record = "v=spf1 " + " ".join([f"ip4:203.0.113.{n}" for n in range(20)]) + " ip4:192.0.2.1 -all"
     outcome = check_host(FakeDns(spf("test.example", record)), "192.0.2.1", "test.example")
     assert (outcome.result, outcome.lookups) == ("pass", 0)
 
@@ -426,7 +426,7 @@ def test_helo_check_of_a_policy_that_excludes_bare_names() -> None:
 
 
 def test_a_name_too_long_after_expansion_loses_labels_on_the_left() -> None:
-    sender = "joe@" + ".".join(["l%02d" % n for n in range(60)]) + ".example"  # 248 characters
+    sender = "joe@" + ".".join([f"l{n:02d}" for n in range(60)]) + ".example"  # 248 characters
     records = spf("test.example", "v=spf1 exists:%{o}.ok.test.example -all")
     expanded = (sender.split("@")[1] + ".ok.test.example")
     while len(expanded) > 253:
@@ -501,7 +501,7 @@ def test_p_macro_is_a_validated_client_name(ptr, forward: list, expected_query: 
 def test_p_macro_over_ipv6_and_its_lookup_limits() -> None:
     client = "2001:db8:25::25"
     reverse = "5.2.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.5.2.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
-    names = ["n%d.test.example" % n for n in range(12)]
+    names = [f"n{n}.test.example" for n in range(12)]
     records = {
         **spf("test.example", "v=spf1 exists:%{p}._p.example.com -all"),
         (reverse, "PTR"): names,

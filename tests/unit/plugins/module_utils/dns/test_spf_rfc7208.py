@@ -50,7 +50,7 @@ class ZoneDns:
             if answer == "timeout":
                 raise DnsTempError("timed out")
             return [self._text(value, rdtype) for value in answer or []]
-        raise DnsTempError("CNAME chain longer than %d at %s" % (MAX_CNAME_CHAIN, name))
+        raise DnsTempError(f"CNAME chain longer than {MAX_CNAME_CHAIN} at {name}")
 
     @staticmethod
     def _text(value: t.Any, rdtype: str) -> str:

@@ -120,8 +120,9 @@ def _dns(address, family, ptr="pass", names=("mx.example.test",), spf="pass", te
 def test_dns_cells_take_the_worst_address_and_fix_only_the_failing_one():
     cells = facts.dns_checks([_dns("198.51.100.7", "ipv4"), _dns("2001:db8:25::7", "ipv6", ptr="fail", names=())], "mx.example.test")
     assert cells["ptr"]["result"] == "fail"
-    assert cells["ptr"]["fix"] == ("2001:db8:25::7: add {}. PTR mx.example.test. in the reverse zone "
-                                   "(ask whoever holds the range of 2001:db8:25::7)".format("7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.5.2.0.0.8.b.d.0.1.0.0.2.ip6.arpa"))
+    reverse = "7.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.5.2.0.0.8.b.d.0.1.0.0.2.ip6.arpa"
+    assert cells["ptr"]["fix"] == (f"2001:db8:25::7: add {reverse}. PTR mx.example.test. in the reverse zone "
+                                   "(ask whoever holds the range of 2001:db8:25::7)")
     spf = facts.dns_checks([_dns("198.51.100.7", "ipv4", spf="fail")], "mx.example.test")["spf"]
     assert "add ip4:198.51.100.7 before its all mechanism" in spf["fix"]
 
