@@ -33,7 +33,7 @@ from conftest import (
     wait_for,
 )
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail import mc_edit
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail import mc_ports
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import plan_config
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import (
     ListenPlanError,
@@ -144,7 +144,7 @@ def test_sendmail_daemon_on_a_file_without_daemons_keeps_ipv4_listening(netns, t
     name, bindv6only = netns
     document = Document.parse((REPO / "tests/unit/plugins/module_utils/sendmail/fixtures/layouts/"
                                "slackware-no-daemons.mc").read_text())
-    plan = mc_edit.ensure_port_entry(document, "DAEMON_OPTIONS", "MTA-v6", "present",
+    plan = mc_ports.ensure_port_entry(document, "DAEMON_OPTIONS", "MTA-v6", "present",
                                      {"F": "inet6", "A": "::1"}, bindv6only)
     cf = build(plan.after, tmp_path)
     expected = ["0.0.0.0:25", "0.0.0.0:587", "[::1]:25"]

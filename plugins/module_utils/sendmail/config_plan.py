@@ -17,21 +17,21 @@ from dataclasses import dataclass
 from typing import Callable
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import plan_listen_document
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
-    ABSENT,
-    PRESENT,
-    Plan,
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ABSENT, PRESENT, Plan
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import (
     describe_port_entries,
+    ensure_port_entry,
+    entry_warnings,
+    refuse_new_conflicts,
+)
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_settings import (
     ensure_define,
     ensure_feature,
     ensure_masquerade_as,
     ensure_member,
-    ensure_port_entry,
     ensure_undefine,
-    entry_warnings,
-    refuse_new_conflicts,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
     RefusedChange,
     key_for_option_name,

@@ -41,8 +41,9 @@ from ansible_collections.dualstack.mta.plugins.module_utils.listen_intent import
     parse_intent,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.net import SERVICE_PORTS, IPAddress, parse_ip, port_number
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ABSENT, COMMENTED, PRESENT, implicit_daemons
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ABSENT, COMMENTED, PRESENT
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import implicit_daemons
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import (
     ENTRY_KEYS,
     KEY_NAMES,

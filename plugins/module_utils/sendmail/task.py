@@ -26,8 +26,8 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan
     port_changes,
     setting_step,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ensure_port_entry
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, MC, Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import ensure_port_entry
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import RefusedChange
 
 DEFAULT_MC = "/etc/mail/sendmail.mc"

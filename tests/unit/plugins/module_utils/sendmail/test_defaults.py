@@ -12,8 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import plan_config
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ensure_port_entry
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import ensure_port_entry
 
 HEAD = "include(`/usr/share/sendmail-cf/m4/cf.m4')dnl\nOSTYPE(`linux')dnl\n"
 TAIL = "MAILER(smtp)dnl\n"

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ansible_collections.dualstack.mta.plugins.module_utils.net import port_number
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail import mc_edit
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail import mc_ports
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import plan_config
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import (
     ListenPlanError,
@@ -22,7 +22,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan
     plan_listen_document,
 )
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import Document
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import bind_conflicts, daemon_socket
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import PortOptions, bind_conflicts, daemon_socket
 
 HERE = Path(__file__).resolve().parent
 LAYOUTS = HERE / "fixtures" / "layouts"
@@ -44,7 +44,7 @@ def apply(document, plan, bindv6only=False):
 def served(document, port, bindv6only):
     """What the built configuration listens on for ``port``: per family 'all' or a set of addresses."""
     result = {"inet": set(), "inet6": set()}
-    for position, options in enumerate(mc_edit.effective_daemons(document)):
+    for position, options in enumerate(mc_ports.effective_daemons(document)):
         socket = daemon_socket(options, position)
         if socket is None or socket.port != port:
             continue
@@ -82,12 +82,12 @@ def intended(addresses, bindv6only):
 def active_lines(document, ports):
     """Active DAEMON_OPTIONS lines whose port is not in ``ports``: they must stay byte-identical."""
     return [macro.raw for _index, macro in document.macros("DAEMON_OPTIONS") if not macro.commented
-            and port_number(mc_edit.PortOptions.parse(macro.values[0]).get("P")) not in ports]
+            and port_number(PortOptions.parse(macro.values[0]).get("P")) not in ports]
 
 
 def other_sockets(document, ports):
     """The sockets of every daemon (implicit ones too) on ports not in ``ports``."""
-    sockets = [daemon_socket(options, 0) for options in mc_edit.effective_daemons(document)]
+    sockets = [daemon_socket(options, 0) for options in mc_ports.effective_daemons(document)]
     return sorted((socket.family, str(socket.address), socket.port) for socket in sockets
                   if socket is not None and socket.port not in ports)
 
@@ -96,7 +96,7 @@ def check_plan(document, intent_items, bindv6only):
     """Plan, apply and prove: binds, listens exactly as intended, leaves other ports, is idempotent."""
     plan = plan_listen_document(document, intent_items, {"bindv6only": bindv6only, "addresses": HOST})
     after = apply(document, plan, bindv6only)
-    assert bind_conflicts(mc_edit.effective_daemons(after), True if bindv6only is None else bindv6only) == []
+    assert bind_conflicts(mc_ports.effective_daemons(after), True if bindv6only is None else bindv6only) == []
     ports = {}
     for item in intent_items:
         for port in item.get("ports", [25]):

@@ -9,16 +9,16 @@ from pathlib import Path
 
 import pytest
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
-    RefusedChange,
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import ensure_port_entry
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_settings import (
     ensure_define,
     ensure_feature,
     ensure_masquerade_as,
     ensure_member,
-    ensure_port_entry,
     ensure_undefine,
 )
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, Document
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import RefusedChange
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "debian-like.mc").read_text()
 MTA_V4 = "DAEMON_OPTIONS(`Family=inet,  Name=MTA-v4, Port=smtp, Addr=127.0.0.1')dnl"

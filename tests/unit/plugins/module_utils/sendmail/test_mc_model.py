@@ -10,14 +10,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import (
-    ensure_define,
-    ensure_feature,
-    ensure_masquerade_as,
-    ensure_member,
-    ensure_port_entry,
-    ensure_undefine,
-)
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import (
     CF,
     Document,
@@ -26,6 +18,14 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model im
     insertion_index,
     render_macro,
     unquote,
+)
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import ensure_port_entry
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_settings import (
+    ensure_define,
+    ensure_feature,
+    ensure_masquerade_as,
+    ensure_member,
+    ensure_undefine,
 )
 
 SAMPLE = (Path(__file__).parent / "fixtures" / "debian-like.mc").read_text()
