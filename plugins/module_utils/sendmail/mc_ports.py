@@ -12,6 +12,7 @@ and refuses layouts whose sockets cannot all be bound.  No I/O happens here.
 from __future__ import annotations
 
 import re
+import typing as t
 from dataclasses import dataclass
 
 from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip
@@ -42,6 +43,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_option
     ENTRY_KEYS,
     PortOptions,
     RefusedChange,
+    Socket,
     bind_conflicts,
     both_families_served,
     check_family,
@@ -50,8 +52,11 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_option
     daemon_socket,
 )
 
+# (index, macro, its options) of a DAEMON_OPTIONS or CLIENT_OPTIONS macro of the file.
+PortEntry = t.Tuple[int, Macro, PortOptions]
 
-def _port_entries(document: Document, kind: str) -> list:
+
+def _port_entries(document: Document, kind: str) -> list[PortEntry]:
     entries = []
     for index, macro in document.macros(kind):
         values = macro.values
@@ -60,7 +65,7 @@ def _port_entries(document: Document, kind: str) -> list:
     return entries
 
 
-def _describe_port_entry(document: Document, index: int, macro, options: PortOptions) -> dict:
+def _describe_port_entry(document: Document, index: int, macro: Macro, options: PortOptions) -> dict[str, object]:
     described = options.describe()
     described["state"] = state_of(macro)
     described["line"] = document.line_number(index)
@@ -68,12 +73,13 @@ def _describe_port_entry(document: Document, index: int, macro, options: PortOpt
     return described
 
 
-def describe_port_entries(document: Document, kind: str) -> list:
+def describe_port_entries(document: Document, kind: str) -> list[dict[str, object]]:
+    """Every ``kind`` entry of the file, commented ones too, as the modules return them."""
     return [_describe_port_entry(document, index, macro, options)
             for index, macro, options in _port_entries(document, kind)]
 
 
-def _active_daemons(document: Document) -> list:
+def _active_daemons(document: Document) -> list[PortOptions]:
     return [entry[2] for entry in _port_entries(document, "DAEMON_OPTIONS") if not entry[1].commented]
 
 
@@ -100,7 +106,7 @@ def _active_macro(document: Document, name: str, first_value: str) -> bool:
     return any(not macro.commented and macro.values[:1] == (first_value,) for _index, macro in document.macros(name))
 
 
-def implicit_daemons(document: Document) -> list:
+def implicit_daemons(document: Document) -> list[ImplicitDaemon]:
     """The daemons sendmail gets from cf.m4's proto.m4 (or, for a .cf, from its built-in default).
 
     With no active DAEMON_OPTIONS proto.m4 writes ``O DaemonPortOptions=Name=MTA`` (IPv4, every
@@ -138,7 +144,7 @@ def implicit_daemons(document: Document) -> list:
     return implicit
 
 
-def effective_daemons(document: Document) -> list:
+def effective_daemons(document: Document) -> list[PortOptions]:
     """PortOptions of every daemon the built configuration has: the active entries and the implicit ones."""
     return _active_daemons(document) + [daemon.options for daemon in implicit_daemons(document)]
 
@@ -153,7 +159,7 @@ def _written_out(daemon: ImplicitDaemon) -> PortOptions:
     return options
 
 
-def _listening_summary(daemons: list) -> str:
+def _listening_summary(daemons: list[PortOptions]) -> str:
     labels = []
     for position, options in enumerate(daemons):
         socket = daemon_socket(options, position)
@@ -227,7 +233,7 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
 
 
 def _set_port_entry(document: Document, kind: str, name: str, commented: bool, changes: dict[str, str],
-                    entries: list[tuple[int, Macro, PortOptions]], implicit: dict[str, ImplicitDaemon]) -> tuple[Document, PortOptions]:
+                    entries: list[PortEntry], implicit: dict[str, ImplicitDaemon]) -> tuple[Document, PortOptions]:
     """Change the entry (the active one, else the first commented one) or add it; returns the document and its options."""
     active = [entry for entry in entries if not entry[1].commented]
     if len(active) > 1:
@@ -264,7 +270,8 @@ def _port_plan(before: str, result: Document, kind: str, name: str, position: in
     return Plan(before, result.render(), entry, describe_port_entries(result, kind), expected, warnings)
 
 
-def _keep_implicit_daemons(document: Document, implicit: dict, name: str, state: str, replaces: tuple) -> tuple:
+def _keep_implicit_daemons(document: Document, implicit: dict[str, ImplicitDaemon], name: str, state: str,
+                           replaces: tuple[str, ...]) -> tuple[Document, tuple[PortOptions, ...]]:
     """Write out the implicit daemons an edit would otherwise end; returns the document and what it wrote."""
     if not implicit:
         return document, ()
@@ -281,7 +288,7 @@ def _keep_implicit_daemons(document: Document, implicit: dict, name: str, state:
     return document, tuple(written)
 
 
-def _fallback_warnings(original: Document, result: Document, implicit: dict, name: str, state: str) -> list:
+def _fallback_warnings(original: Document, result: Document, implicit: dict[str, ImplicitDaemon], name: str, state: str) -> list[str]:
     """Say when the file ends up (or stays) without active DAEMON_OPTIONS: sendmail uses its default then."""
     if _active_daemons(result):
         return []
@@ -299,7 +306,7 @@ def _preferred_position(letter: str) -> int:
     return ENTRY_KEYS.index(letter) if letter in ENTRY_KEYS else len(ENTRY_KEYS)
 
 
-def _conflict_keys(document: Document, bindv6only: bool | None) -> dict:
+def _conflict_keys(document: Document, bindv6only: bool | None) -> dict[frozenset[str], tuple[Socket, Socket]]:
     if bindv6only is None:  # IPv6 is off: inet6 daemons cannot bind at all, only same-family clashes matter
         bindv6only = True
     return {frozenset((first.label, second.label)): (first, second)
@@ -314,7 +321,7 @@ def refuse_new_conflicts(before: Document, after: Document, bindv6only: bool | N
             raise RefusedChange(conflict_message(first, second))
 
 
-def _daemon_warnings(document: Document, name: str, state: str, options, bindv6only) -> list:
+def _daemon_warnings(document: Document, name: str, state: str, options: PortOptions | None, bindv6only: bool | None) -> list[str]:
     warnings = []
     if state != PRESENT:
         return warnings
@@ -336,7 +343,7 @@ def _daemon_warnings(document: Document, name: str, state: str, options, bindv6o
     return warnings
 
 
-def entry_warnings(document: Document, kind: str, name: str, bindv6only: bool | None) -> list:
+def entry_warnings(document: Document, kind: str, name: str, bindv6only: bool | None) -> list[str]:
     """The warnings about the active ``kind`` entry called ``name`` in the finished ``document``."""
     active = [entry[2] for entry in _port_entries(document, kind) if not entry[1].commented and entry[2].name == name]
     if not active:
@@ -346,7 +353,7 @@ def entry_warnings(document: Document, kind: str, name: str, bindv6only: bool | 
     return _client_warnings(document, name, active[-1])
 
 
-def _client_warnings(document: Document, name: str, options) -> list:
+def _client_warnings(document: Document, name: str, options: PortOptions) -> list[str]:
     warnings = []
     for entry in _port_entries(document, "CLIENT_OPTIONS"):
         macro, other = entry[1], entry[2]

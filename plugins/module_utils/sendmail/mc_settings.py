@@ -69,7 +69,7 @@ _DEFINE_CF_PREFIX = {
 _RELAY_DEFINES = ("SMART_HOST", "MAIL_HUB", "LOCAL_RELAY")
 
 
-def _check(what: str, value: str, grammar, hint: str, commas: bool = False) -> None:
+def _check(what: str, value: str, grammar: re.Pattern[str], hint: str, commas: bool = False) -> None:
     bad = _STRUCTURAL.search(value) or (None if commas else re.search(",", value))
     if bad:
         raise RefusedChange("{} {!r} contains {!r}, which would change the structure of sendmail.mc; "
@@ -79,7 +79,7 @@ def _check(what: str, value: str, grammar, hint: str, commas: bool = False) -> N
         raise RefusedChange(f"{what} {value!r} is not valid: {hint}")
 
 
-def _describe(document: Document, index: int, macro) -> dict:
+def _describe(document: Document, index: int, macro: Macro) -> dict[str, object]:
     return {
         "macro": macro.name,
         "args": list(macro.values),
@@ -89,11 +89,12 @@ def _describe(document: Document, index: int, macro) -> dict:
     }
 
 
-def describe_entries(document: Document, *names: str) -> list:
+def describe_entries(document: Document, *names: str) -> list[dict[str, object]]:
+    """Every macro called one of ``names`` in the file, commented ones too, as the modules return them."""
     return [_describe(document, index, macro) for index, macro in document.macros(*names)]
 
 
-def _trimmed(values: tuple) -> tuple:
+def _trimmed(values: tuple[str, ...]) -> tuple[str, ...]:
     """FEATURE(`x', `') means FEATURE(`x'): trailing empty arguments carry nothing."""
     values = tuple(values)
     while values and values[-1] == "":
@@ -101,7 +102,7 @@ def _trimmed(values: tuple) -> tuple:
     return values
 
 
-def _set_entry(document: Document, macro_name: str, matches: list, values: tuple, state: str) -> Document:
+def _set_entry(document: Document, macro_name: str, matches: list[Match], values: tuple[str, ...], state: str) -> Document:
     """Bring the first active match (else the first commented one) to ``values``/``state``,
     or add a new entry; ``matches`` are (index, macro) of the same identity."""
     commented = state == COMMENTED
@@ -116,7 +117,8 @@ def _set_entry(document: Document, macro_name: str, matches: list, values: tuple
     return document.replace_at(index, restyle(macro, values, commented))
 
 
-def _plan(before: Document, after: Document, names: tuple, identity, expected: tuple = ()) -> Plan:
+def _plan(before: Document, after: Document, names: tuple[str, ...], identity: t.Callable[[Macro], bool],
+          expected: tuple[str, ...] = ()) -> Plan:
     entry = None
     for index, macro in after.macros(*names):
         if identity(macro) and (entry is None or entry["state"] == COMMENTED):
@@ -131,14 +133,15 @@ def _require_mc(document: Document) -> None:
         raise RefusedChange("this setting exists only in sendmail.mc; point path at the .mc file")
 
 
-def ensure_feature(document: Document, feature: str, arguments: list | None, state: str) -> Plan:
+def ensure_feature(document: Document, feature: str, arguments: list[str] | None, state: str) -> Plan:
+    """FEATURE(`feature', arguments...) in ``state``; without ``arguments`` an existing entry keeps its own."""
     _require_mc(document)
     _check("FEATURE name", feature, _FEATURE_NAME, "lower-case letters, digits and _ like nocanonify")
     for argument in arguments or ():
         _check("FEATURE argument", argument, _FEATURE_ARGUMENT,
                "words of letters, digits and ./:@+=<>%!~{}|- separated by single spaces")
 
-    def identity(macro):
+    def identity(macro: Macro) -> bool:
         return macro.values[:1] == (feature,)
 
     matches = [(index, macro) for index, macro in document.macros("FEATURE") if identity(macro)]
@@ -161,6 +164,7 @@ def _check_define_name(name: str) -> None:
 
 
 def ensure_define(document: Document, name: str, value: str | None, state: str) -> Plan:
+    """define(`name', `value') in ``state``; every active define of the name says the same, and an undefine of it goes."""
     _require_mc(document)
     _check_define_name(name)
     if value is None and state == PRESENT:
@@ -174,7 +178,7 @@ def ensure_define(document: Document, name: str, value: str | None, state: str) 
                    "printable characters, single spaces between words, $ only before a macro name",
                    commas=True)
 
-    def identity(macro):
+    def identity(macro: Macro) -> bool:
         return macro.values[:1] == (name,)
 
     defines = [(index, macro) for index, macro in document.macros("define") if identity(macro)]
@@ -201,10 +205,11 @@ def ensure_define(document: Document, name: str, value: str | None, state: str) 
 
 
 def ensure_undefine(document: Document, name: str, state: str) -> Plan:
+    """undefine(`name') in ``state``; present removes the active defines of the name."""
     _require_mc(document)
     _check_define_name(name)
 
-    def identity(macro):
+    def identity(macro: Macro) -> bool:
         return macro.values[:1] == (name,)
 
     matches = [(index, macro) for index, macro in document.macros("undefine") if identity(macro)]
@@ -221,6 +226,7 @@ def ensure_undefine(document: Document, name: str, state: str) -> Plan:
 
 
 def ensure_masquerade_as(document: Document, domain: str | None, state: str) -> Plan:
+    """MASQUERADE_AS(`domain') in ``state``; the file keeps at most one active entry."""
     _require_mc(document)
     if domain is None and state != ABSENT:
         raise RefusedChange("masquerade_as needs a domain")
@@ -250,7 +256,7 @@ def ensure_member(document: Document, macro_name: str, value: str, state: str) -
         _check("MASQUERADE_DOMAIN", value, _DOMAIN, "a domain name like example.com")
         expected = ("C{M}" + value,)
 
-    def identity(macro):
+    def identity(macro: Macro) -> bool:
         return macro.values[:1] == (value,)
 
     matches = [(index, macro) for index, macro in document.macros(macro_name) if identity(macro)]
