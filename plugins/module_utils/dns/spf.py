@@ -150,33 +150,38 @@ def macro_tokens(text: str, letters: str = RECORD_MACRO_LETTERS) -> list[MacroTo
             literal += char
             position += 1
             continue
-        following = text[position + 1:position + 2]
-        if following in _ESCAPES:
-            if literal:
-                tokens.append(literal)
-                literal = ""
-            tokens.append(Escape(_ESCAPES[following]))
-            position += 2
-            continue
-        match = _MACRO_EXPAND.match(text, position + 1)
-        if following != "{" or match is None:
-            raise PermError(f"invalid macro at {text[position:position + 6]!r} in {text!r}: % must start %{{...}}, %%, %_ or %-")
-        letter = match["letter"]
-        if letter.lower() not in letters:
-            if letter.lower() in "crt":
-                raise PermError(f"macro {match[0]!r} in {text!r}: %{{c}}, %{{r}} and %{{t}} are allowed only in explanation text")
-            raise PermError("unknown macro letter in {!r} of {!r}".format("%" + match[0], text))
-        digits = int(match["digits"]) if match["digits"] else None
-        if digits == 0:
-            raise PermError("macro {!r} of {!r} keeps no labels".format("%" + match[0], text))
+        token, position = _macro_expand(text, position, letters)
         if literal:
             tokens.append(literal)
             literal = ""
-        tokens.append(Macro(letter, digits, bool(match["reverse"]), match["delims"]))
-        position = match.end()
+        tokens.append(token)
     if literal:
         tokens.append(literal)
     return tokens
+
+
+def _macro_expand(text: str, position: int, letters: str) -> tuple[Macro | Escape, int]:
+    """The escape or macro at the ``%`` at ``position``, and the position just after it."""
+    following = text[position + 1:position + 2]
+    if following in _ESCAPES:
+        return Escape(_ESCAPES[following]), position + 2
+    match = _MACRO_EXPAND.match(text, position + 1)
+    if following != "{" or match is None:
+        raise PermError(f"invalid macro at {text[position:position + 6]!r} in {text!r}: % must start %{{...}}, %%, %_ or %-")
+    return _macro(match, text, letters), match.end()
+
+
+def _macro(match: re.Match[str], text: str, letters: str) -> Macro:
+    """The macro of one ``{...}`` match, refused when its letter or its digits cannot stand in ``text``."""
+    letter = match["letter"]
+    if letter.lower() not in letters:
+        if letter.lower() in "crt":
+            raise PermError(f"macro {match[0]!r} in {text!r}: %{{c}}, %{{r}} and %{{t}} are allowed only in explanation text")
+        raise PermError("unknown macro letter in {!r} of {!r}".format("%" + match[0], text))
+    digits = int(match["digits"]) if match["digits"] else None
+    if digits == 0:
+        raise PermError("macro {!r} of {!r} keeps no labels".format("%" + match[0], text))
+    return Macro(letter, digits, bool(match["reverse"]), match["delims"])
 
 
 def check_domain_spec(text: str) -> None:
