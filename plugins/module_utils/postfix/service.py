@@ -166,45 +166,65 @@ def wanted_service(
     if state not in STATES:
         raise Problem("state {!r}: one of {}".format(state, ", ".join(STATES)))
     wanted = Wanted(name=name, type=kind, state=state)
-    for option, raw in (fields or {}).items():
-        if raw is None:
-            continue
-        if not isinstance(raw, bool) and (_CONTROL.search(str(raw)) or _BLANK.search(str(raw))):
-            raise Problem(f"{option}: {raw!r}: blanks and newlines are not allowed in a field")
-        if option in BOOLEAN_FIELDS:
-            wanted.fields[option] = _flag(option, raw)
-            continue
-        text = str(raw).strip()
-        pattern = {"wakeup": _WAKEUP, "maxproc": _MAXPROC}.get(option)
-        if pattern is None:
-            raise Problem(f"unknown field {option!r}")
-        if not pattern.match(text):
-            raise Problem(f"{option}: {raw!r} is not a number or - (wakeup may end in ?)")
-        wanted.fields[option] = text
+    wanted.fields = _wanted_fields(fields or {})
     if command is not None:
-        if _CONTROL.search(command):
-            raise Problem("command: newlines and control characters are not allowed")
-        words = command.split()
-        if not words:
-            raise Problem("command: empty")
-        if "-o" in words:
-            raise Problem("command: give -o parameters in options, not in the command")
-        wanted.command = " ".join(words)
-    for parameter, raw in (options or {}).items():
+        wanted.command = _wanted_command(command)
+    wanted.options = _wanted_options(options or {})
+    return wanted
+
+
+def _wanted_fields(fields: t.Mapping[str, t.Any]) -> dict[str, str]:
+    """The fields given a value, checked; a None field is left as it is."""
+    return {option: _field_value(option, raw) for option, raw in fields.items() if raw is not None}
+
+
+def _field_value(option: str, raw: t.Any) -> str:
+    """One field as master.cf writes it: y or n for a flag, a number or - for wakeup and maxproc."""
+    if not isinstance(raw, bool) and (_CONTROL.search(str(raw)) or _BLANK.search(str(raw))):
+        raise Problem(f"{option}: {raw!r}: blanks and newlines are not allowed in a field")
+    if option in BOOLEAN_FIELDS:
+        return _flag(option, raw)
+    text = str(raw).strip()
+    pattern = {"wakeup": _WAKEUP, "maxproc": _MAXPROC}.get(option)
+    if pattern is None:
+        raise Problem(f"unknown field {option!r}")
+    if not pattern.match(text):
+        raise Problem(f"{option}: {raw!r} is not a number or - (wakeup may end in ?)")
+    return text
+
+
+def _wanted_command(command: str) -> str:
+    """The command field's program and arguments, single-spaced; its -o parameters go in options."""
+    if _CONTROL.search(command):
+        raise Problem("command: newlines and control characters are not allowed")
+    words = command.split()
+    if not words:
+        raise Problem("command: empty")
+    if "-o" in words:
+        raise Problem("command: give -o parameters in options, not in the command")
+    return " ".join(words)
+
+
+def _wanted_options(options: t.Mapping[str, t.Any]) -> dict[str, str | None]:
+    """The -o parameters checked, by name; None asks for the parameter's removal."""
+    wanted: dict[str, str | None] = {}
+    for parameter, raw in options.items():
         if not _PARAMETER.match(str(parameter)):
             raise Problem(f"options: {parameter!r} is not a parameter name (letters, digits and _)")
-        if raw is None:
-            wanted.options[parameter] = None
-            continue
-        value = ("yes" if raw else "no") if isinstance(raw, bool) else str(raw)
-        if _CONTROL.search(value):
-            raise Problem(f"options: {parameter}: newlines and control characters are not allowed")
-        if _BLANK.search(value.strip()) or "{" in value or "}" in value:
-            raise Problem(f"options: {parameter}: a -o value may not contain blanks or braces")
-        if not value.strip():
-            raise Problem(f"options: {parameter}: empty value (use null to remove the parameter)")
-        wanted.options[parameter] = value.strip()
+        wanted[parameter] = None if raw is None else _option_value(parameter, raw)
     return wanted
+
+
+def _option_value(parameter: str, raw: t.Any) -> str:
+    """One -o value as master.cf writes it: a boolean is yes or no, and no blanks or braces."""
+    value = ("yes" if raw else "no") if isinstance(raw, bool) else str(raw)
+    if _CONTROL.search(value):
+        raise Problem(f"options: {parameter}: newlines and control characters are not allowed")
+    if _BLANK.search(value.strip()) or "{" in value or "}" in value:
+        raise Problem(f"options: {parameter}: a -o value may not contain blanks or braces")
+    if not value.strip():
+        raise Problem(f"options: {parameter}: empty value (use null to remove the parameter)")
+    return value.strip()
 
 
 # --- parsing -------------------------------------------------------------------------------
@@ -285,25 +305,54 @@ def plan(
     wanted: Wanted, current: Service | None, default_process_limit: str = "100"
 ) -> Plan:
     """The postconf commands that make master.cf say what ``wanted`` asks, none when it does."""
+    if wanted.state in ("absent", "commented"):
+        return _plan_removal(wanted, current)
+    if current is None:
+        return _plan_addition(wanted)
     key = wanted.key
     result = Plan()
-    if wanted.state in ("absent", "commented"):
-        if current is not None:
-            result.commands.append(["-MX" if wanted.state == "absent" else "-M#", key])
-            result.changes.append("{} {}".format(key, "removed" if wanted.state == "absent" else "commented out"))
-            result.removed = True
-        return result
-    if current is None:
-        if wanted.command is None:
-            raise Problem(f"{key} is not in master.cf: give command (for example smtpd) to add it")
-        columns = [wanted.fields.get(o, "-") for o, _c in FIELDS]
-        options = {k: v for k, v in wanted.options.items() if v is not None}
-        line = " ".join([wanted.name, wanted.type] + columns + [wanted.command]
-                        + ["-o {}={}".format(*item) for item in options.items()])
-        result.commands.append(["-M", f"{key}={line}"])
-        result.changes.append(f"{key} added")
-        result.added = True
-        return result
+    _plan_fields(wanted, current, default_process_limit, result)
+    options, option_commands = _plan_options(wanted, current, result)
+    if wanted.command is not None and wanted.command.split() != current.command.split():
+        # The command field holds the -o parameters too: write them with it, as they end up.
+        command = " ".join([wanted.command] + ["-o {}={}".format(*item) for item in options.items()])
+        result.commands.append(["-F", f"{key}/command={command}"])
+        result.changes.append(f"{key} command: {current.command} -> {wanted.command}")
+    else:
+        result.commands += option_commands
+    return result
+
+
+def _plan_removal(wanted: Wanted, current: Service | None) -> Plan:
+    """Remove or comment out the service, nothing when it is not there."""
+    result = Plan()
+    if current is not None:
+        key = wanted.key
+        result.commands.append(["-MX" if wanted.state == "absent" else "-M#", key])
+        result.changes.append("{} {}".format(key, "removed" if wanted.state == "absent" else "commented out"))
+        result.removed = True
+    return result
+
+
+def _plan_addition(wanted: Wanted) -> Plan:
+    """Add the service as one master.cf line; unset fields are -, None options are left out."""
+    key = wanted.key
+    if wanted.command is None:
+        raise Problem(f"{key} is not in master.cf: give command (for example smtpd) to add it")
+    columns = [wanted.fields.get(o, "-") for o, _c in FIELDS]
+    options = {k: v for k, v in wanted.options.items() if v is not None}
+    line = " ".join([wanted.name, wanted.type] + columns + [wanted.command]
+                    + ["-o {}={}".format(*item) for item in options.items()])
+    result = Plan()
+    result.commands.append(["-M", f"{key}={line}"])
+    result.changes.append(f"{key} added")
+    result.added = True
+    return result
+
+
+def _plan_fields(wanted: Wanted, current: Service, default_process_limit: str, result: Plan) -> None:
+    """Add to ``result`` a -F command for each wanted field whose meaning differs from the current one."""
+    key = wanted.key
     for option, column in FIELDS:
         value = wanted.fields.get(option)
         if value is None:
@@ -313,6 +362,15 @@ def plan(
         ):
             result.commands.append(["-F", f"{key}/{column}={value}"])
             result.changes.append(f"{key} {option}: {current.fields[option]} -> {value}")
+
+
+def _plan_options(wanted: Wanted, current: Service, result: Plan) -> tuple[dict[str, str], list[list[str]]]:
+    """The -o parameters as they end up, and the -P / -PX commands that get them there.
+
+    The changes go into ``result`` now; the commands are returned, as a new command field
+    writes the parameters itself and makes them unneeded.
+    """
+    key = wanted.key
     options = dict(current.options)
     option_commands = []
     for parameter, value in wanted.options.items():
@@ -326,11 +384,4 @@ def plan(
             options[parameter] = value
             option_commands.append(["-P", f"{key}/{parameter}={value}"])
             result.changes.append(f"{key} -o {parameter}: {before} -> {value}")
-    if wanted.command is not None and wanted.command.split() != current.command.split():
-        # The command field holds the -o parameters too: write them with it, as they end up.
-        command = " ".join([wanted.command] + ["-o {}={}".format(*item) for item in options.items()])
-        result.commands.append(["-F", f"{key}/command={command}"])
-        result.changes.append(f"{key} command: {current.command} -> {wanted.command}")
-    else:
-        result.commands += option_commands
-    return result
+    return options, option_commands
