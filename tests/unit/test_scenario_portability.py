@@ -114,32 +114,40 @@ def _references(data, path, scenario_dir):
     for node in _walk(data):
         if not isinstance(node, dict):
             continue
-        for name in node.get("vars_files") or []:
-            target = None if not isinstance(name, str) or "{{" in name else _resolve(name, here)
-            if target is not None:
-                found.add(target)
-        for key, value in node.items():
-            if not isinstance(value, (str, dict)):
-                continue
-            short = key.split(".")[-1]
-            name = value.get("file") if isinstance(value, dict) else value
-            if not isinstance(name, str) or "{{" in name:
-                continue
-            if short == "import_playbook":
-                target = _resolve(name, here)
-            elif short == "include_vars":
-                target = _resolve(name, here / "vars", here)
-            elif short in ("include_tasks", "import_tasks"):
-                target = _resolve(name, here, scenario_dir)
-            elif short in ("copy", "template") and isinstance(value, dict) and isinstance(value.get("src"), str):
-                sub = "templates" if short == "template" else "files"
-                src = value["src"]
-                target = None if "{{" in src else _resolve(src, here / sub, scenario_dir / sub, here)
-            else:
-                continue
-            if target is not None:
-                found.add(target)
+        targets = [_vars_file(name, here) for name in node.get("vars_files") or []]
+        targets += [_reference(key, value, here, scenario_dir) for key, value in node.items()]
+        found.update(target for target in targets if target is not None)
     return found
+
+
+def _vars_file(name, here):
+    """One vars_files entry as a path; None when it is templated or not there."""
+    return None if not isinstance(name, str) or "{{" in name else _resolve(name, here)
+
+
+def _reference(key, value, here, scenario_dir):
+    """The file one keyword of a play or task names, as a path; None for any other keyword."""
+    if not isinstance(value, (str, dict)):
+        return None
+    short = key.split(".")[-1]
+    name = value.get("file") if isinstance(value, dict) else value
+    if not isinstance(name, str) or "{{" in name:
+        return None
+    if short == "import_playbook":
+        return _resolve(name, here)
+    if short == "include_vars":
+        return _resolve(name, here / "vars", here)
+    if short in ("include_tasks", "import_tasks"):
+        return _resolve(name, here, scenario_dir)
+    if short in ("copy", "template") and isinstance(value, dict) and isinstance(value.get("src"), str):
+        return _source(short, value["src"], here, scenario_dir)
+    return None
+
+
+def _source(short, src, here, scenario_dir):
+    """A copy's or template's src, looked for in files/ or templates/ as Ansible does."""
+    sub = "templates" if short == "template" else "files"
+    return None if "{{" in src else _resolve(src, here / sub, scenario_dir / sub, here)
 
 
 def scenario_files(scenario: str) -> set[Path]:
@@ -197,29 +205,37 @@ def _text_findings(text):
 def _yaml_findings(node, where, path, item=False):
     """Findings in a YAML tree; a task's or play's name is prose, and labels what is under it."""
     if isinstance(node, dict):
-        if _guarded(node):
-            return
-        prose = item and isinstance(node.get("name"), str)
-        if prose:
-            where = f"{where} > {node['name']}" if where else node["name"]
-        for key, value in node.items():
-            if key == "Debian":  # a per-family mapping: the Debian values are Debian's
-                continue
-            if prose and key == "name":
-                continue
-            if isinstance(key, str) and key.split(".")[-1] in DEBIAN_MODULES:
-                yield Finding(path, where or "top", f"the {key} module")
-            yield from _yaml_findings(value, where, path)
-        return
-    if isinstance(node, list):
+        yield from _mapping_findings(node, where, path, item)
+    elif isinstance(node, list):
         for value in node:
             yield from _yaml_findings(value, where, path, item=True)
+    elif isinstance(node, str):
+        yield from _string_findings(node, where or "top", path)
+
+
+def _mapping_findings(node, where, path, item):
+    """Findings in a mapping no Debian condition guards; ``item`` says it is a list's item (a task or play)."""
+    if _guarded(node):
         return
-    if isinstance(node, str):
-        for what, match in _text_findings(node):
-            yield Finding(path, where or "top", f"{what} ({match!r})")
-        if PYTHON3.search(node):
-            yield Finding(path, where or "top", f"literal python3 ({node!r}): use the scenario's interpreter")
+    prose = item and isinstance(node.get("name"), str)
+    if prose:
+        where = f"{where} > {node['name']}" if where else node["name"]
+    for key, value in node.items():
+        if key == "Debian":  # a per-family mapping: the Debian values are Debian's
+            continue
+        if prose and key == "name":
+            continue
+        if isinstance(key, str) and key.split(".")[-1] in DEBIAN_MODULES:
+            yield Finding(path, where or "top", f"the {key} module")
+        yield from _yaml_findings(value, where, path)
+
+
+def _string_findings(text, where, path):
+    """Findings in one YAML string: Debian-only commands, packages and paths, and a literal python3."""
+    for what, match in _text_findings(text):
+        yield Finding(path, where, f"{what} ({match!r})")
+    if PYTHON3.search(text):
+        yield Finding(path, where, f"literal python3 ({text!r}): use the scenario's interpreter")
 
 
 def _molecule_findings(path, rel):
@@ -237,25 +253,9 @@ def _molecule_findings(path, rel):
 def _python_findings(path, rel):
     source = path.read_text(encoding="utf-8")
     tree = ast.parse(source)
-    module_guarded = any(
-        isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets)
-        and "os_family" in ast.get_source_segment(source, node)
-        for node in tree.body)
-    # Each string's innermost enclosing function, guarded when it (decorators included) asks os_family.
-    guarded_lines = set()
-    for node in ast.walk(tree):
-        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
-            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
-            text = "\n".join(source.splitlines()[first - 1:node.end_lineno])
-            if "os_family" in text:
-                guarded_lines.update(range(first, node.end_lineno + 1))
-    # A per-family mapping: what sits under its "Debian" key is Debian's.
-    debian_values = set()
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Dict):
-            for key, value in zip(node.keys, node.values):
-                if isinstance(key, ast.Constant) and key.value == "Debian":
-                    debian_values.update(id(inner) for inner in ast.walk(value))
+    module_guarded = _module_guarded(tree, source)
+    guarded_lines = _guarded_lines(tree, source)
+    debian_values = _debian_values(tree)
     for node in ast.walk(tree):
         if isinstance(node, ast.Constant) and isinstance(node.value, str):
             if module_guarded or node.lineno in guarded_lines or id(node) in debian_values:
@@ -266,6 +266,37 @@ def _python_findings(path, rel):
                 yield Finding(rel, f"line {node.lineno}", f"{what} ({match!r})")
             if PYTHON3.search(node.value):
                 yield Finding(rel, f"line {node.lineno}", "literal python3: use the scenario's interpreter")
+
+
+def _module_guarded(tree, source):
+    """Whether a module-level pytestmark asks os_family, which guards the whole file."""
+    return any(
+        isinstance(node, ast.Assign) and any(getattr(t, "id", None) == "pytestmark" for t in node.targets)
+        and "os_family" in ast.get_source_segment(source, node)
+        for node in tree.body)
+
+
+def _guarded_lines(tree, source):
+    """The lines of every function that asks os_family (decorators included): strings there are guarded."""
+    guarded_lines = set()
+    for node in ast.walk(tree):
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)):
+            first = min([node.lineno] + [d.lineno for d in node.decorator_list])
+            text = "\n".join(source.splitlines()[first - 1:node.end_lineno])
+            if "os_family" in text:
+                guarded_lines.update(range(first, node.end_lineno + 1))
+    return guarded_lines
+
+
+def _debian_values(tree):
+    """The ids of the nodes under a "Debian" key of a per-family mapping: they are Debian's."""
+    debian_values = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values):
+                if isinstance(key, ast.Constant) and key.value == "Debian":
+                    debian_values.update(id(inner) for inner in ast.walk(value))
+    return debian_values
 
 
 def _is_docstring(tree, constant):
