@@ -156,7 +156,7 @@ def unqualified_host_warning(host: HostName, stand_in: bool) -> str:
 
 
 def _stand_in(host: HostName) -> str:
-    return "%s.invalid" % (host.name or "localhost")
+    return f"{host.name or 'localhost'}.invalid"
 
 
 # Sets the stand-in host name inside the private UTS namespace, then runs the check.
@@ -219,9 +219,9 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
         rc, cf_text, err = run(command, source_dir)
         m4_warnings, m4_errors = classify(err.replace(candidate_mc, source_path).splitlines(), _M4_WARNINGS)
         if rc != 0 or m4_errors:
-            errors = m4_errors if rc == 0 else m4_errors + ["exit code %d" % rc]
-            return CheckResult(False, "m4 rejected the candidate {} (nothing was changed): {}".format(source_path, "; ".join(errors)), rc, "", err, stage=M4, errors=errors,
-                               cf_text=cf_text if rc == 0 else "")
+            errors = m4_errors if rc == 0 else m4_errors + [f"exit code {rc}"]
+            return CheckResult(False, "m4 rejected the candidate {} (nothing was changed): {}".format(source_path, "; ".join(errors)),
+                               rc, "", err, stage=M4, errors=errors, cf_text=cf_text if rc == 0 else "")
         warnings.extend(f"m4: {line}" for line in m4_warnings)
         missing = [line for line in expected_cf_lines if line not in cf_text.splitlines()]
         if missing:
@@ -254,12 +254,13 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
     # sendmail shortens long paths with '...'; name the candidate the same way either way.
     lines = _CANDIDATE_PATH.sub("candidate.cf", out + "\n" + err).splitlines()
     if rc in (124, 137) and tools.timeout is not None:
-        return CheckResult(False, "sendmail -bC did not finish within %d s; is the host name a fully "
-                                  "qualified domain name? (nothing was changed)" % CF_CHECK_TIMEOUT, rc, out, err)
+        return CheckResult(False, f"sendmail -bC did not finish within {CF_CHECK_TIMEOUT} s; is the host name a fully "
+                                  "qualified domain name? (nothing was changed)", rc, out, err)
     cf_warnings, errors = classify(lines, _SENDMAIL_WARNINGS)
     if rc != 0 or errors:
-        errors = errors or ["exit code %d" % rc]
-        return CheckResult(False, "sendmail -bC rejected the candidate configuration (nothing was changed): {}".format("; ".join(errors)), rc, out, err, warnings + cf_warnings, cf_text, SENDMAIL, errors)
+        errors = errors or [f"exit code {rc}"]
+        return CheckResult(False, "sendmail -bC rejected the candidate configuration (nothing was changed): {}".format("; ".join(errors)),
+                           rc, out, err, warnings + cf_warnings, cf_text, SENDMAIL, errors)
     return CheckResult(True, warnings=warnings + cf_warnings, cf_text=cf_text)
 
 
@@ -298,10 +299,11 @@ def _how_to_fix(line: str, current_text: str, current_cf: str, source_path: str)
         indented = [current_text.count("\n", 0, found.start()) + 1 for found in _INDENTED_MACRO.finditer(current_text)]
         where = ("line{} {} of {}".format("s" if len(indented) > 1 else "", ", ".join(str(n) for n in indented), source_path)
                  if indented else f"a line of {source_path}")
-        return ("sendmail.cf line %d is %r: %s start%s with blanks before dnl or a macro, and m4 copies the blanks "
+        verb = "starts" if len(indented) == 1 else "start"
+        return (f"sendmail.cf line {number} is {cf_line!r}: {where} {verb} with blanks before dnl or a macro, and m4 copies the blanks "
                 "into sendmail.cf, where a line that starts with a blank continues the one before it; remove the "
-                "indentation" % (number, cf_line, where, "s" if len(indented) == 1 else ""))
-    return "sendmail.cf line %d is %r; correct what produces it in %s" % (number, cf_line, source_path)
+                "indentation")
+    return f"sendmail.cf line {number} is {cf_line!r}; correct what produces it in {source_path}"
 
 
 def check_change(current_text: str, text: str, syntax: str, source_path: str, workdir: str, run: Runner,

@@ -126,7 +126,7 @@ def _port_step(kind: str, entry: dict, bindv6only: bool | None) -> Step:
     state = entry.get("state") or PRESENT
     changes = port_changes(entry)
     position = entry.get("position")
-    identity = name if position is None else "the entry at place %d" % position
+    identity = name if position is None else f"the entry at place {position}"
     return Step(PORT_KINDS[kind], name, identity, state, lambda document: ensure_port_entry(
         document, kind, name, state, changes, bindv6only, check_result=False, position=position), position)
 

@@ -307,7 +307,7 @@ def daemon_socket(options: PortOptions, position: int) -> Socket | None:
         return None
     if address is not None and int(address) == 0:
         address = None
-    return Socket(options.name or "Daemon%d" % position, family, address, port_number(options.get("P")))
+    return Socket(options.name or f"Daemon{position}", family, address, port_number(options.get("P")))
 
 
 def _ipv4_part(socket: Socket):
