@@ -52,8 +52,8 @@ EXTRA_VARS = {
 LOCAL_ACTIONS = {
     "ansible.builtin.set_fact", "ansible.builtin.include_role", "ansible.builtin.include_tasks",
     "ansible.builtin.include_vars", "ansible.builtin.assert", "ansible.builtin.fail",
-    "ansible.builtin.debug", "ansible.builtin.meta", "set_fact", "include_role", "include_tasks",
-    "include_vars", "assert", "fail", "debug", "meta",
+    "ansible.builtin.debug", "ansible.builtin.meta", "ansible.builtin.validate_argument_spec", "set_fact",
+    "include_role", "include_tasks", "include_vars", "assert", "fail", "debug", "meta", "validate_argument_spec",
 }
 
 
@@ -88,7 +88,8 @@ def remote_calls(json_output: str, host: str) -> int:
     for play in json.loads(json_output)["plays"]:
         for task in play["tasks"]:
             result = task["hosts"].get(host)
-            if result is None or result.get("skipped") or task["task"].get("action") in LOCAL_ACTIONS:
+            # The json callback names the action in each host's result, not in the task.
+            if result is None or result.get("skipped") or result.get("action") in LOCAL_ACTIONS:
                 continue
             calls += len(result.get("results", [])) or 1
     return calls
