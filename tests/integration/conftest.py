@@ -146,7 +146,7 @@ def sendmail_running(netns, cf, workdir, log=subprocess.DEVNULL):
     """sendmail in the foreground from ``cf`` inside the namespace, stopped (and waited for) at the end."""
     queue = workdir / "queue"
     queue.mkdir(mode=0o700, exist_ok=True)
-    command = in_netns(netns, [SENDMAIL, "-bD", "-C", str(cf), "-O", "PidFile=%s" % (workdir / "pid"),
+    command = in_netns(netns, [SENDMAIL, "-bD", "-C", str(cf), "-O", f"PidFile={workdir / 'pid'}",
                                "-O", f"QueueDirectory={queue}", "-O", "HostStatusDirectory="])
     process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
     try:

@@ -32,7 +32,10 @@ GOOD4, GOOD6 = "198.51.100.25", "2001:db8:25::25"
 LIAR4, LIAR6 = "198.51.100.26", "2001:db8:25::26"  # PTR points at a name that does not resolve back
 NOPTR4, NOPTR6 = "198.51.100.27", "2001:db8:25::27"
 
-FORWARD = """$TTL 300
+# One string per term: a TXT string holds 255 bytes.
+TOO_MANY_TERMS = '"a:other.example.test " ' * 11
+
+FORWARD = f"""$TTL 300
 @        SOA ns hostmaster 1 3600 600 86400 300
 @        NS ns
 ns       A 127.0.0.1
@@ -49,13 +52,13 @@ v4only   TXT "v=spf1 ip4:198.51.100.0/24 -all"
 chain    TXT "v=spf1 include:_spf1.example.test -all"
 _spf1    TXT "v=spf1 include:_spf2.example.test ~all"
 _spf2    TXT "v=spf1 mx:example.test//64 -all"
-toomany  TXT "v=spf1 " %s"ip4:198.51.100.0/24 ip6:2001:db8:25::/64 -all"
+toomany  TXT "v=spf1 " {TOO_MANY_TERMS}"ip4:198.51.100.0/24 ip6:2001:db8:25::/64 -all"
 hostbits TXT "v=spf1 ip4:198.51.100.10/24 ip6:2001:db8:25::1/64 -all"
-helo     TXT "v=spf1 a:%%{h} -all"
-client   TXT "v=spf1 exists:%%{p}.p.example.test -all"
+helo     TXT "v=spf1 a:%{{h}} -all"
+client   TXT "v=spf1 exists:%{{p}}.p.example.test -all"
 mail.example.test.p A 127.0.0.2
-crt      TXT "v=spf1 exists:%%{r}.example.test -all"
-""" % ('"a:other.example.test " ' * 11)  # one string per term: a TXT string holds 255 bytes
+crt      TXT "v=spf1 exists:%{{r}}.example.test -all"
+"""
 
 PTRS = {GOOD4: "mail", GOOD6: "mail", LIAR4: "liar", LIAR6: "liar"}
 REVERSE_ZONES = ("100.51.198.in-addr.arpa", "0.0.0.0.5.2.0.0.8.b.d.0.1.0.0.2.ip6.arpa")

@@ -83,7 +83,7 @@ class DnsPythonLookup:
             self._resolver = dns.resolver.Resolver(configure=not servers)
         except dns.exception.DNSException as exc:
             # No usable /etc/resolv.conf: every lookup reports it as a temperror.
-            self._setup_error = "no resolver configured (%s); set the resolver option" % (str(exc) or type(exc).__name__)
+            self._setup_error = f"no resolver configured ({str(exc) or type(exc).__name__}); set the resolver option"
             self._resolver = dns.resolver.Resolver(configure=False)
         if servers:
             self._resolver.nameservers = list(servers)

@@ -34,7 +34,7 @@ Check = t.Dict[str, t.Any]
 def shown(key: str) -> str:
     """A socket key as people write sockets: 192.0.2.1:25, [2001:db8::1]:25."""
     address, port = key.split()
-    return ("[%s]:%s" if ":" in address else "%s:%s") % (address, port)
+    return f"[{address}]:{port}" if ":" in address else f"{address}:{port}"
 
 
 def family_of(address: str) -> str:
@@ -220,7 +220,8 @@ def sockets_check(mta: str, configured: list[str], listening: list[dict[str, t.A
     missing = [k for k in configured if k not in actual]
     extra = [k for k in actual if k not in configured]
     if not missing and not extra:
-        return {"result": PASS, "detail": "configuration and listening sockets agree (%s)" % (", ".join(map(shown, actual)) or "none"), "fix": ""}
+        agreed = ", ".join(map(shown, actual)) or "none"
+        return {"result": PASS, "detail": f"configuration and listening sockets agree ({agreed})", "fix": ""}
     parts = []
     if missing:
         parts.append("configured but not listening: {}".format(", ".join(map(shown, missing))))

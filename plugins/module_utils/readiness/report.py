@@ -36,7 +36,7 @@ def host_row(host: str, result: t.Mapping[str, t.Any] | None) -> dict[str, t.Any
         reason = "host: unreachable: {}".format(_first_line(result.get("msg")))
         fix = "make the host reachable over its connection (ansible -m ansible.builtin.ping), then run again"
     elif result.get("skipped"):
-        reason = "host: skipped: %s" % (result.get("skip_reason") or "condition false")
+        reason = "host: skipped: {}".format(result.get("skip_reason") or "condition false")
         fix = "run the report on this host"
     else:
         reason = "host: the readiness check failed: {}".format(_first_line(result.get("msg")))

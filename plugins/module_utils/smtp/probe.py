@@ -152,8 +152,7 @@ def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelo
             # smtplib writes an empty sender as the null reverse-path <>.
             if not (_step(result, "mail", client.mail(envelope.mail_from))
                     and _step(result, "rcpt", client.rcpt(envelope.rcpt_to))):
-                result["error"] = "the envelope was refused: %s" % (
-                    result.get("rcpt_text") or result.get("mail_text"))
+                result["error"] = "the envelope was refused: {}".format(result.get("rcpt_text") or result.get("mail_text"))
                 return result
             if envelope.message is None:
                 client.rset()  # nothing is sent: the server forgets the envelope
@@ -174,7 +173,7 @@ def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelo
 
 def _describe(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return "the listener closed the connection: %s" % (error or "no answer")
+        return f"the listener closed the connection: {error or 'no answer'}"
     if isinstance(error, socket.timeout):
         return "no answer within the timeout"
     if isinstance(error, ConnectionRefusedError):
