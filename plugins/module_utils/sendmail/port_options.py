@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from typing import Callable, FrozenSet
 
 from ansible_collections.dualstack.mta.plugins.module_utils.net import is_host_name, parse_ip, port_number
 
@@ -224,42 +225,68 @@ def _refuse_structure(key: str, value: str) -> None:
             "characters are not allowed in this value")
 
 
-def check_value(letter: str, value: str, modifiers: frozenset = DAEMON_MODIFIERS) -> None:
+# A value check takes the key's name, the new value and the modifier letters the entry's kind knows.
+ValueCheck = Callable[[str, str, FrozenSet[str]], None]
+
+
+def _grammar(pattern: re.Pattern[str], what: str) -> ValueCheck:
+    """A check that refuses a value ``pattern`` does not match entirely; ``what`` says what it must be."""
+    def check(key: str, value: str, modifiers: frozenset[str]) -> None:
+        if not pattern.fullmatch(value):
+            raise RefusedChange(f"{key}={value!r} {what}")
+    return check
+
+
+def _refuse_bad_family(key: str, value: str, modifiers: frozenset[str]) -> None:
+    if value.lower() not in ("inet", "inet6"):
+        raise RefusedChange(f"Family={value!r} is not supported; use inet or inet6")
+
+
+def _refuse_bad_addr(key: str, value: str, modifiers: frozenset[str]) -> None:
+    if parse_ip(value) is None and not is_host_name(value):
+        raise RefusedChange(f"Addr={value!r} is neither an IPv4 address, an IPv6 address nor a host name")
+
+
+def _refuse_bad_port(key: str, value: str, modifiers: frozenset[str]) -> None:
+    if _PORT_NUMBER.fullmatch(value):
+        if not 1 <= int(value) <= 65535:
+            raise RefusedChange(f"Port={value} is out of range; use 1-65535 or a service name like smtp")
+    elif not _SERVICE.fullmatch(value):
+        raise RefusedChange(f"Port={value!r} is neither a port number nor a service name")
+
+
+def _refuse_bad_modifiers(key: str, value: str, modifiers: frozenset[str]) -> None:
+    if not _MODIFIERS.fullmatch(value):
+        raise RefusedChange(f"Modifiers={value!r} must be modifier letters only, like Ea")
+    # Daemons and clients know different modifier letters.
+    unknown = sorted(set(value) - modifiers)
+    if unknown:
+        raise RefusedChange("Modifiers={!r} has unknown modifier(s) {}; known: {}".format(
+            value, "".join(unknown), "".join(sorted(modifiers))))
+
+
+# Key letter -> the check of its grammar; every key in KEY_NAMES has one.
+_VALUE_CHECKS: dict[str, ValueCheck] = {
+    "N": _grammar(_NAME, "is not a valid daemon name (letters, digits, . _ -)"),
+    "F": _refuse_bad_family,
+    "A": _refuse_bad_addr,
+    "P": _refuse_bad_port,
+    "M": _refuse_bad_modifiers,
+    "D": _grammar(_DELIVERY_MODE, "must be one of i, b, q, d"),
+    "I": _grammar(_FILTERS, "must be filter names separated by ;"),
+    **{letter: _grammar(_NUMBER, "must be a whole number") for letter in _NUMERIC_KEYS},
+}
+
+
+def check_value(letter: str, value: str, modifiers: frozenset[str] = DAEMON_MODIFIERS) -> None:
     """Refuse a new value that does not fully match its field's grammar."""
     key = KEY_NAMES[letter]
     if value == "":
         return  # an empty value removes the key
     _refuse_structure(key, value)
-    if letter == "N":
-        if not _NAME.fullmatch(value):
-            raise RefusedChange(f"Name={value!r} is not a valid daemon name (letters, digits, . _ -)")
-    elif letter == "F":
-        if value.lower() not in ("inet", "inet6"):
-            raise RefusedChange(f"Family={value!r} is not supported; use inet or inet6")
-    elif letter == "A":
-        if parse_ip(value) is None and not is_host_name(value):
-            raise RefusedChange(f"Addr={value!r} is neither an IPv4 address, an IPv6 address nor a host name")
-    elif letter == "P":
-        if _PORT_NUMBER.fullmatch(value):
-            if not 1 <= int(value) <= 65535:
-                raise RefusedChange(f"Port={value} is out of range; use 1-65535 or a service name like smtp")
-        elif not _SERVICE.fullmatch(value):
-            raise RefusedChange(f"Port={value!r} is neither a port number nor a service name")
-    elif letter == "M":
-        if not _MODIFIERS.fullmatch(value):
-            raise RefusedChange(f"Modifiers={value!r} must be modifier letters only, like Ea")
-        unknown = sorted(set(value) - modifiers)
-        if unknown:
-            raise RefusedChange("Modifiers={!r} has unknown modifier(s) {}; known: {}".format(value, "".join(unknown), "".join(sorted(modifiers))))
-    elif letter in _NUMERIC_KEYS:
-        if not _NUMBER.fullmatch(value):
-            raise RefusedChange(f"{key}={value!r} must be a whole number")
-    elif letter == "D":
-        if not _DELIVERY_MODE.fullmatch(value):
-            raise RefusedChange(f"DeliveryMode={value!r} must be one of i, b, q, d")
-    elif letter == "I":
-        if not _FILTERS.fullmatch(value):
-            raise RefusedChange(f"InputMailFilters={value!r} must be filter names separated by ;")
+    check = _VALUE_CHECKS.get(letter)
+    if check is not None:
+        check(key, value, modifiers)
 
 
 def check_family(options: PortOptions) -> None:
