@@ -142,13 +142,8 @@ def _scan_arguments(text: str, start: int, single_line: bool) -> tuple | None:
         char = text[index]
         if char == "\n" and single_line:
             return None
-        if quote_depth:
-            if char == "`":
-                quote_depth += 1
-            elif char == "'":
-                quote_depth -= 1
-        elif char == "`":
-            quote_depth = 1
+        if quote_depth or char == "`":
+            quote_depth = _quote_depth_after(char, quote_depth)
         elif char == "(":
             depth += 1
         elif char == ")":
@@ -160,16 +155,31 @@ def _scan_arguments(text: str, start: int, single_line: bool) -> tuple | None:
             args.append(text[arg_start:index])
             arg_start = index + 1
         elif _WORD.match(text, index):
-            word = _WORD.match(text, index)
-            end = word.end()
-            if word.group() == "dnl" and not single_line:
-                newline = text.find("\n", end)
-                index = len(text) if newline < 0 else newline + 1
-                continue
-            index = end
+            index = _after_word(text, index, single_line)
             continue
         index += 1
     return None
+
+
+def _quote_depth_after(char: str, quote_depth: int) -> int:
+    """The quote nesting after ``char``, at ``quote_depth`` (inside quotes, or at an opening quote)."""
+    if char == "`":
+        return quote_depth + 1
+    if char == "'":
+        return quote_depth - 1
+    return quote_depth
+
+
+def _after_word(text: str, index: int, single_line: bool) -> int:
+    """Where scanning goes on after the word at ``index``.
+
+    Words are skipped whole, so only a word that is ``dnl`` itself counts as one; unless the call
+    must close on its own line, an unquoted ``dnl`` swallows the rest of the line.
+    """
+    end = _WORD.match(text, index).end()
+    if text[index:end] == "dnl" and not single_line:
+        return _line_end(text, end)
+    return end
 
 
 def _line_end(text: str, start: int) -> int:
