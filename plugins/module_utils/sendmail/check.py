@@ -203,54 +203,75 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
 
     ``host`` is this host's name; it is looked up (only when sendmail is to run) when not given.
     """
-    source_dir = os.path.dirname(os.path.abspath(source_path))
-    candidate_cf = os.path.join(workdir, "candidate.cf")
-    warnings = []
     if syntax == "mc":
-        if tools.m4 is None:
-            return CheckResult(False, "m4 is not installed; install m4 and the sendmail-cf macros, "
-                                      "or set validate=false")
-        candidate_mc = os.path.join(workdir, "candidate.mc")
-        _write(candidate_mc, text)
-        command = _m4_command(text, candidate_mc, source_path, tools)
-        if isinstance(command, CheckResult):
-            return command
-        # Relative include()s in the .mc resolve against its own directory, as under make.
-        rc, cf_text, err = run(command, source_dir)
-        m4_warnings, m4_errors = classify(err.replace(candidate_mc, source_path).splitlines(), _M4_WARNINGS)
-        if rc != 0 or m4_errors:
-            errors = m4_errors if rc == 0 else m4_errors + [f"exit code {rc}"]
-            return CheckResult(False, "m4 rejected the candidate {} (nothing was changed): {}".format(source_path, "; ".join(errors)),
-                               rc, "", err, stage=M4, errors=errors, cf_text=cf_text if rc == 0 else "")
-        warnings.extend(f"m4: {line}" for line in m4_warnings)
-        missing = [line for line in expected_cf_lines if line not in cf_text.splitlines()]
-        if missing:
-            return CheckResult(False, f"the sendmail.cf built from the candidate does not contain {missing[0]!r}; "
-                                      "m4 changed the value on the way (nothing was changed)")
-        _write(candidate_cf, cf_text)
+        built = _build_with_m4(text, source_path, workdir, run, tools, expected_cf_lines)
+        if not built.ok:
+            return built
+        cf_text, warnings = built.cf_text, built.warnings
     else:
-        cf_text = text
-        _write(candidate_cf, text)
-
+        cf_text, warnings = text, []
+    candidate_cf = os.path.join(workdir, "candidate.cf")
+    _write(candidate_cf, cf_text)
     if tools.sendmail is None:
         if syntax != "mc":
             warnings.append("sendmail is not installed: the edited .cf was not checked")
         return CheckResult(True, warnings=warnings, cf_text=cf_text)
     if host is None:
         host = local_host_name()
+    return _check_with_sendmail(candidate_cf, cf_text, warnings, workdir, run, tools, host)
+
+
+def _build_with_m4(text: str, source_path: str, workdir: str, run: Runner, tools: Tools,
+                   expected_cf_lines: tuple) -> CheckResult:
+    """Build the candidate .mc with m4: the .cf and m4's warnings, or why it is refused."""
+    if tools.m4 is None:
+        return CheckResult(False, "m4 is not installed; install m4 and the sendmail-cf macros, "
+                                  "or set validate=false")
+    candidate_mc = os.path.join(workdir, "candidate.mc")
+    _write(candidate_mc, text)
+    command = _m4_command(text, candidate_mc, source_path, tools)
+    if isinstance(command, CheckResult):
+        return command
+    # Relative include()s in the .mc resolve against its own directory, as under make.
+    rc, cf_text, err = run(command, os.path.dirname(os.path.abspath(source_path)))
+    m4_warnings, m4_errors = classify(err.replace(candidate_mc, source_path).splitlines(), _M4_WARNINGS)
+    if rc != 0 or m4_errors:
+        errors = m4_errors if rc == 0 else m4_errors + [f"exit code {rc}"]
+        return CheckResult(False, "m4 rejected the candidate {} (nothing was changed): {}".format(source_path, "; ".join(errors)),
+                           rc, "", err, stage=M4, errors=errors, cf_text=cf_text if rc == 0 else "")
+    missing = [line for line in expected_cf_lines if line not in cf_text.splitlines()]
+    if missing:
+        return CheckResult(False, f"the sendmail.cf built from the candidate does not contain {missing[0]!r}; "
+                                  "m4 changed the value on the way (nothing was changed)")
+    return CheckResult(True, warnings=[f"m4: {line}" for line in m4_warnings], cf_text=cf_text)
+
+
+def _check_with_sendmail(candidate_cf: str, cf_text: str, warnings: list, workdir: str, run: Runner, tools: Tools,
+                         host: HostName) -> CheckResult:
+    """Run ``sendmail -bC`` on the candidate .cf, under a stand-in name when this host's is not qualified."""
     args = [tools.sendmail, "-C", candidate_cf, "-bC"]
     if tools.timeout is not None:
         args = [tools.timeout, "--kill-after=5", str(CF_CHECK_TIMEOUT)] + args
-    rc, out, err = None, "", ""
+    ran = None
     if not host.qualified:
-        if tools.unshare is not None and tools.python is not None:
-            rc, out, err = run([tools.unshare, "--uts", "--", tools.python, "-c", _SET_HOST_NAME, _stand_in(host)]
-                               + args, workdir)
-            if rc != 0 and err.lstrip().startswith(("unshare:", "Traceback")):
-                rc = None  # no private UTS namespace here (e.g. an unprivileged container)
-        warnings.append(unqualified_host_warning(host, stand_in=rc is not None))
-    if rc is None:
-        rc, out, err = run(args, workdir)
+        ran = _run_under_stand_in(args, workdir, run, tools, host)
+        warnings = warnings + [unqualified_host_warning(host, stand_in=ran is not None)]
+    rc, out, err = run(args, workdir) if ran is None else ran
+    return _sendmail_verdict(rc, out, err, tools, warnings, cf_text)
+
+
+def _run_under_stand_in(args: list, workdir: str, run: Runner, tools: Tools, host: HostName) -> tuple | None:
+    """Run ``args`` in a private UTS namespace under the stand-in host name; None when none can be made."""
+    if tools.unshare is None or tools.python is None:
+        return None
+    rc, out, err = run([tools.unshare, "--uts", "--", tools.python, "-c", _SET_HOST_NAME, _stand_in(host)] + args, workdir)
+    if rc != 0 and err.lstrip().startswith(("unshare:", "Traceback")):
+        return None  # no private UTS namespace here (e.g. an unprivileged container)
+    return rc, out, err
+
+
+def _sendmail_verdict(rc: int, out: str, err: str, tools: Tools, warnings: list, cf_text: str) -> CheckResult:
+    """What ``sendmail -bC`` said of the candidate: every line that is not a known warning refuses it."""
     # sendmail shortens long paths with '...'; name the candidate the same way either way.
     lines = _CANDIDATE_PATH.sub("candidate.cf", out + "\n" + err).splitlines()
     if rc in (124, 137) and tools.timeout is not None:
