@@ -48,7 +48,10 @@ import shutil
 import stat
 import tempfile
 import time
-from typing import Iterator
+from typing import TYPE_CHECKING, Iterator
+
+if TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
 
 ENCODING = "utf-8"
 ERRORS = "surrogateescape"
@@ -56,7 +59,7 @@ ERRORS = "surrogateescape"
 TEMP_SUFFIX = ".dualstack.tmp"
 
 # Inodes this process holds the lock of: replace_file reuses its caller's lock.
-_HELD: set = set()
+_HELD: set[tuple[int, int]] = set()
 
 _HINTS = {
     errno.ENOSPC: "the file system is full: free space there and run again",
@@ -109,7 +112,7 @@ def encode(text: str) -> bytes:
     return text.encode(ENCODING, ERRORS)
 
 
-def _identity(info: os.stat_result) -> tuple:
+def _identity(info: os.stat_result) -> tuple[int, int]:
     return (info.st_dev, info.st_ino)
 
 
@@ -179,7 +182,7 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def stale_temp_files(directory: str, name: str) -> list:
+def stale_temp_files(directory: str, name: str) -> list[str]:
     """Temp files a killed run of this collection left beside ``name``.
 
     A tool that edits /etc must never remove a file it did not write, so only our own
@@ -204,7 +207,7 @@ def stale_temp_files(directory: str, name: str) -> list:
     return found
 
 
-def _remove_stale(module, directory: str, name: str) -> None:
+def _remove_stale(module: AnsibleModule, directory: str, name: str) -> None:
     try:
         stale = stale_temp_files(directory, name)
     except OSError:
@@ -226,11 +229,11 @@ def _unlink_quietly(path: str | None) -> None:
             pass
 
 
-def _temp_file(directory: str, name: str) -> tuple:
+def _temp_file(directory: str, name: str) -> tuple[int, str]:
     return tempfile.mkstemp(dir=directory, prefix=f".{name}.{os.getpid()}.", suffix=TEMP_SUFFIX)
 
 
-def _copy_attributes(module, source: str, destination: str) -> None:
+def _copy_attributes(module: AnsibleModule, source: str, destination: str) -> None:
     """Owner, mode, times, extended attributes and SELinux context of ``source`` onto ``destination``."""
     info = os.stat(source)
     try:
@@ -242,7 +245,7 @@ def _copy_attributes(module, source: str, destination: str) -> None:
         module.set_context_if_different(destination, module.selinux_context(source), False)
 
 
-def _make_backup(module, target: str, given: str, shown: str) -> str:
+def _make_backup(module: AnsibleModule, target: str, given: str, shown: str) -> str:
     """A complete copy of ``target`` at ``<given>.<pid>.<date>~``, or FileError and no file."""
     stamp = time.strftime("%Y-%m-%d@%H:%M:%S~", time.localtime())
     backup_path = f"{given}.{os.getpid()}.{stamp}"
@@ -268,7 +271,7 @@ def _make_backup(module, target: str, given: str, shown: str) -> str:
     return backup_path
 
 
-def _write(module, target: str, data: bytes, shown: str) -> None:
+def _write(module: AnsibleModule, target: str, data: bytes, shown: str) -> None:
     directory, name = os.path.split(target)
     temp = None
     step = f"create a temp file for the new content in {directory}"
@@ -296,7 +299,7 @@ def _write(module, target: str, data: bytes, shown: str) -> None:
         module.warn(f"{target} was replaced, but syncing {directory} failed: {describe(error)}")
 
 
-def replace_file(module, path: str, text: str, backup: bool = False) -> str | None:
+def replace_file(module: AnsibleModule, path: str, text: str, backup: bool = False) -> str | None:
     """Replace the content of ``path`` with ``text``; returns the backup's path (with ``backup``).
 
     A symbolic link is followed: the file it points to changes, the link stays.

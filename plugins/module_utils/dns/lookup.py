@@ -95,6 +95,7 @@ class DnsPythonLookup:
         self._resolver.cache = dns.resolver.Cache()
 
     def lookup(self, name: str, rdtype: str) -> list[str]:
+        """The records of ``rdtype`` at ``name`` as text, asked through dnspython."""
         if self._setup_error:
             raise DnsTempError(self._setup_error)
         qname = query_name(name)
@@ -129,6 +130,7 @@ class SystemLookup:
     """A, AAAA and PTR through the C library's resolver; other types raise ``DnsTempError``."""
 
     def lookup(self, name: str, rdtype: str) -> list[str]:
+        """The A, AAAA or PTR records at ``name`` as text, asked through the C library."""
         if rdtype in _FAMILIES:
             return self._addresses(name, _FAMILIES[rdtype])
         if rdtype == "PTR":

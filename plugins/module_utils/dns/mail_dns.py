@@ -109,6 +109,7 @@ def _addresses(dns: DnsLookup, name: str, version: int) -> list[IPAddress]:
 
 
 def check_ptr(dns: DnsLookup, ip: IPAddress) -> Check:
+    """The PTR names of ``ip``: pass when it has any, fail when none, temperror when DNS did not answer."""
     try:
         names = sorted(set(dns.lookup(ip.reverse_pointer, "PTR")))
     except DnsTempError as exc:
@@ -119,6 +120,7 @@ def check_ptr(dns: DnsLookup, ip: IPAddress) -> Check:
 
 
 def check_fcrdns(dns: DnsLookup, ip: IPAddress, ptr: Check) -> Check:
+    """Forward-confirmed reverse DNS: the PTR names of ``ip`` that resolve back to it."""
     if ptr["result"] != "pass":
         return {"result": ptr["result"], "names": [], "reason": "no PTR name to confirm: " + ptr["reason"]}
     rdtype = "A" if ip.version == 4 else "AAAA"
@@ -142,6 +144,7 @@ def check_fcrdns(dns: DnsLookup, ip: IPAddress, ptr: Check) -> Check:
 
 
 def check_spf(dns: DnsLookup, ip: IPAddress, sender_domain: str | None, helo_name: str) -> Check:
+    """The SPF result of ``sender_domain`` for mail from ``ip``; skipped without a sender domain."""
     if not sender_domain:
         return {"result": "skipped", "domain": None, "reason": "sender_domain not given"}
     spf = check_host(dns, str(ip), sender_domain, "postmaster@" + sender_domain, helo_name)
@@ -149,6 +152,7 @@ def check_spf(dns: DnsLookup, ip: IPAddress, sender_domain: str | None, helo_nam
 
 
 def check_helo(dns: DnsLookup, ip: IPAddress, helo_name: str | None, ptr: Check) -> Check:
+    """Whether the HELO name resolves to ``ip`` and is one of its PTR names; skipped without a name."""
     if not helo_name:
         return {"result": "skipped", "name": None, "reason": "no HELO name known"}
     name = helo_name.rstrip(".").lower()

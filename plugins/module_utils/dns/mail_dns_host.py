@@ -18,6 +18,9 @@ from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import 
     sendmail_helo_name,
 )
 
+if t.TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
 SENDMAIL_CF = "/etc/mail/sendmail.cf"
 C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
@@ -27,20 +30,20 @@ class HostSettings(t.NamedTuple):
     helo_name: str
 
 
-def _run(module: t.Any, args: list[str]) -> str:
+def _run(module: AnsibleModule, args: list[str]) -> str:
     rc, out, err = module.run_command(args, environ_update=C_LOCALE)
     if rc != 0:
         module.fail_json(msg=f"{' '.join(args)} failed (rc={rc}): {err.strip()}", rc=rc, stdout=out, stderr=err)
     return out
 
 
-def _postconf(module: t.Any, postconf: str, parameter: str) -> str:
+def _postconf(module: AnsibleModule, postconf: str, parameter: str) -> str:
     # -x expands $myhostname and friends; an unknown parameter (old postfix) reads as unset.
     rc, out, _err = module.run_command([postconf, "-x", "-h", parameter], environ_update=C_LOCALE)
     return out.strip() if rc == 0 else ""
 
 
-def read_settings(module: t.Any, mta: str, want_addresses: bool, want_helo: bool) -> HostSettings:
+def read_settings(module: AnsibleModule, mta: str, want_addresses: bool, want_helo: bool) -> HostSettings:
     """The sending addresses and the HELO name the MTA would use, each only when wanted."""
     bound: list[str] = []
     helo_names: list[str] = []

@@ -49,7 +49,7 @@ class DnsLookup(t.Protocol):
     """
 
     def lookup(self, name: str, rdtype: str) -> list[str]:
-        ...
+        """The records of ``rdtype`` at ``name`` as text; [] for none, DnsTempError when there is no answer."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +128,7 @@ _UNRESERVED = frozenset(b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz01
 
 
 def is_spf_record(text: str) -> bool:
+    """Whether a TXT record's text is an SPF record: v=spf1 alone or followed by a space."""
     return text.lower() == "v=spf1" or text.lower().startswith("v=spf1 ")
 
 

@@ -45,9 +45,10 @@ class PostfixListen:
 
     inet_interfaces: str
     inet_protocols: str
-    reasons: tuple
+    reasons: tuple[str, ...]
 
-    def as_dict(self) -> dict:
+    def as_dict(self) -> dict[str, str | list[str]]:
+        """The values and the reasons as the module and the filter return them."""
         return {"inet_interfaces": self.inet_interfaces, "inet_protocols": self.inet_protocols,
                 "reasons": list(self.reasons)}
 

@@ -170,6 +170,7 @@ def normalise(name: str, value: str) -> str:
 
 
 def same(name: str, current: str | None, wanted: str) -> bool:
+    """Whether the current value (None: not set) already means what the wanted one means."""
     return current is not None and normalise(name, current) == normalise(name, wanted)
 
 
@@ -216,6 +217,7 @@ def _address_family(word: str) -> int | None:
 
 
 def check_name(name: str) -> None:
+    """Refuse a parameter name postfix would not read: letters, digits and underscores only."""
     if not _NAME.fullmatch(name):
         raise Problem(
             f"{name!r} is not a postfix parameter name: use letters, digits and underscores only"
@@ -432,10 +434,12 @@ class Probe:
 
     @classmethod
     def parse(cls, rc: int, stdout: str, messages: t.Sequence[str]) -> Probe:
+        """The probe from postconf's exit code, its output (the addresses) and its messages."""
         return cls(rc, tuple(words(stdout)), tuple(messages))
 
     @property
     def fatal(self) -> str | None:
+        """postconf's fatal message when it failed, else None."""
         return next((m for m in self.messages if "fatal:" in m), None) if self.rc else None
 
 
@@ -473,6 +477,7 @@ class Plan:
 
     @property
     def changed(self) -> bool:
+        """Whether the plan changes any parameter."""
         return bool(self.changes)
 
     @property
@@ -487,13 +492,17 @@ class Plan:
 
     @property
     def restart_required(self) -> bool:
+        """Whether a changed parameter takes a stop and start of postfix, which a reload does not apply."""
         return any(c.name in RESTART_PARAMETERS for c in self.changes)
 
     @property
     def reload_required(self) -> bool:
+        """Whether the changes take a postfix reload (and no restart)."""
         return self.changed and not self.restart_required
 
     def diff(self, path: str) -> dict[str, str]:
+        """Ansible's diff of the changed parameters, before and after, both headed by ``path``."""
+
         def lines(side: str) -> str:
             return "".join(
                 f"{c.name} = {getattr(c, side)}\n" for c in self.changes if getattr(c, side) is not None

@@ -44,6 +44,9 @@ from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf imp
     with_ipv4_fallback,
 )
 
+if t.TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
 C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
 
@@ -69,6 +72,7 @@ class MainCf:
 
     @property
     def text(self) -> str:
+        """The bytes as text; bytes that are not UTF-8 survive a write back unchanged."""
         return decode(self.data)
 
 
@@ -80,7 +84,7 @@ _UNREADABLE = re.compile(r"fatal: .*no local interface found for \S+")
 class Postfix:
     """postconf and postfix for one instance (config_dir None: the default one)."""
 
-    def __init__(self, module: t.Any, config_dir: str | None) -> None:
+    def __init__(self, module: AnsibleModule, config_dir: str | None) -> None:
         self.module = module
         self.config_dir = config_dir
         self.postconf = module.get_bin_path("postconf", required=True)
@@ -88,11 +92,13 @@ class Postfix:
         self.unreadable: dict[str | None, str] = {}
 
     def run(self, *args: str, directory: str | None = None) -> tuple[int, str, str]:
+        """Run postconf with ``args`` on ``directory`` (default: the instance's); rc, stdout and stderr."""
         directory = directory or self.config_dir
         argv = [self.postconf] + (["-c", directory] if directory else []) + list(args)
         return self.module.run_command(argv, environ_update=C_LOCALE)
 
     def must(self, *args: str, directory: str | None = None) -> tuple[str, str]:
+        """Run postconf as ``run`` does; stdout and stderr, or Failure when it fails."""
         rc, out, err = self.run(*args, directory=directory)
         if rc != 0:
             raise Failure("postconf {} failed: {}".format(" ".join(args), err.strip()), rc=rc, stdout=out, stderr=err)
@@ -118,6 +124,7 @@ class Postfix:
         return out, err, known
 
     def directory(self) -> str:
+        """The configuration directory: the one given, else the one postconf reports."""
         return self.config_dir or self.read("-h", "config_directory")[0].strip()
 
     def effective(
@@ -142,6 +149,7 @@ class Postfix:
         return values, warnings, unreadable
 
     def master(self) -> str:
+        """master.cf's services as postconf -M prints them; empty when postconf cannot read them."""
         try:
             return self.read("-M")[0]
         except Failure:
@@ -251,7 +259,7 @@ def _prepare(
 
 
 def _refuse(
-    module: t.Any, host: Postfix, main_cf: MainCf, wanted: t.Mapping[str, str | None], directory: str
+    module: AnsibleModule, host: Postfix, main_cf: MainCf, wanted: t.Mapping[str, str | None], directory: str
 ) -> tuple[Plan, list[str], bool]:
     """The plan postfix can run with, or Failure; falls back to IPv4 when the task allows it."""
     changes, probe, result, warnings = _prepare(host, main_cf, wanted, directory)
@@ -276,7 +284,7 @@ def _refuse(
     return changes, warnings, False
 
 
-def _write(module: t.Any, host: Postfix, main_cf: MainCf, changes: Plan, directory: str) -> list[str]:
+def _write(module: AnsibleModule, host: Postfix, main_cf: MainCf, changes: Plan, directory: str) -> list[str]:
     """Replace main.cf with the edited copy, run postfix check, put the old one back if it fails."""
     data = host.edited(main_cf, changes, directory)
     try:
@@ -294,7 +302,7 @@ def _write(module: t.Any, host: Postfix, main_cf: MainCf, changes: Plan, directo
     return warning_lines(out)
 
 
-def run(module: t.Any, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
+def run(module: AnsibleModule, wanted: t.Mapping[str, str | None]) -> dict[str, t.Any]:
     """The whole task: plan, refuse what postfix would not run with, apply, check, report."""
     host = Postfix(module, module.params["config_dir"])
     directory = host.directory()

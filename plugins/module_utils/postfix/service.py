@@ -56,6 +56,7 @@ class Service:
 
     @property
     def key(self) -> str:
+        """name/type, as postconf names the service."""
         return f"{self.name}/{self.type}"
 
 
@@ -72,6 +73,7 @@ class Wanted:
 
     @property
     def key(self) -> str:
+        """name/type, as postconf names the service."""
         return f"{self.name}/{self.type}"
 
 
@@ -86,6 +88,7 @@ class Plan:
 
     @property
     def changed(self) -> bool:
+        """Whether any postconf command is needed."""
         return bool(self.commands)
 
 

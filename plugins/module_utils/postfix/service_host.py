@@ -38,8 +38,12 @@ from ansible_collections.dualstack.mta.plugins.module_utils.postfix.service impo
     plan,
 )
 
+if t.TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
 
 def current(host: Postfix, key: str, directory: str | None = None) -> Service | None:
+    """The service ``key`` (name/type) as master.cf has it now, or None when it is not there."""
     fields = host.must("-F", key, directory=directory)[0]
     parameters = host.must("-P", key, directory=directory)[0]
     return parse_services(fields, parameters).get(key)
@@ -64,7 +68,8 @@ def edited(host: Postfix, main_cf: MainCf, changes: Plan, directory: str, key: s
         shutil.rmtree(copy, ignore_errors=True)
 
 
-def run(module: t.Any, wanted: Wanted) -> dict[str, t.Any]:
+def run(module: AnsibleModule, wanted: Wanted) -> dict[str, t.Any]:
+    """The whole task: plan, edit a copy, write master.cf, check, and the module's result."""
     host = Postfix(module, module.params["config_dir"])
     directory = host.directory()
     path = os.path.join(directory, "master.cf")

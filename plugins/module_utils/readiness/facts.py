@@ -38,6 +38,7 @@ def shown(key: str) -> str:
 
 
 def family_of(address: str) -> str:
+    """ipv4 or ipv6: the family of an address literal."""
     return f"ipv{ipaddress.ip_address(address).version}"
 
 
@@ -181,6 +182,7 @@ def outbound(family: str, pin: str | None, pin_by: str, snat: str | None, kernel
 
 
 def worst(results: t.Iterable[str]) -> str:
+    """The worst of the results: fail, else unknown, else pass when any passed, else skipped."""
     found = list(results)
     if not found:
         return SKIPPED
@@ -189,10 +191,12 @@ def worst(results: t.Iterable[str]) -> str:
 
 
 def dns_result(result: str) -> str:
+    """A DNS check's result as a readiness result: temperror is unknown; all but pass and skipped fail."""
     return {"pass": PASS, "skipped": SKIPPED, "temperror": UNKNOWN}.get(result, FAIL)
 
 
 def listen_check(mta: str, family: str, configured: list[str], listening: list[dict[str, t.Any]]) -> Check:
+    """Whether port 25 takes ``family`` mail from other hosts, and how to fix it when not."""
     sockets = receiving(listening, family)
     if sockets:
         return {"result": PASS, "detail": "port 25 listens on {}".format(", ".join(s.split()[0] for s in sockets)), "fix": ""}
@@ -216,6 +220,7 @@ def listen_check(mta: str, family: str, configured: list[str], listening: list[d
 
 
 def sockets_check(mta: str, configured: list[str], listening: list[dict[str, t.Any]]) -> Check:
+    """Whether the mail ports listen on exactly the sockets the configuration names."""
     actual = sorted({socket_key(e["address"], e["port"]) for e in listening if e["port"] in PORTS})
     missing = [k for k in configured if k not in actual]
     extra = [k for k in actual if k not in configured]
@@ -239,6 +244,7 @@ def _reverse_fix(address: str, names: list[str], helo: str | None) -> str:
 
 
 def dns_fix(check: str, entry: dict[str, t.Any], helo: str | None) -> str:
+    """What to change so that one DNS check (ptr, fcrdns, spf, helo) passes for one sending address."""
     address, result = entry["address"], entry[check]
     rr = "A" if entry["family"] == "ipv4" else "AAAA"
     if result["result"] == "temperror":
@@ -295,6 +301,7 @@ def verdict(checks: t.Mapping[str, Check]) -> tuple[str, list[str]]:
 
 
 def no_mta() -> dict[str, t.Any]:
+    """The readiness of a host without sendmail or postfix: not ready, for that reason alone."""
     checks = {"mta": {"result": FAIL, "detail": "neither sendmail nor postfix is installed",
                       "fix": "install one with role dualstack.mta.sendmail or dualstack.mta.postfix, or leave the host out of the report"}}
     return {"mta": "none", "version": None, "verdict": "not ready", "reasons": ["MTA: neither sendmail nor postfix is installed"],

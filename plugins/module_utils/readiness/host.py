@@ -16,6 +16,9 @@ from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf imp
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.sockets import smtpd_sockets
 from ansible_collections.dualstack.mta.plugins.module_utils.readiness import facts
 
+if t.TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
 SENDMAIL_CF = "/etc/mail/sendmail.cf"
 POSTFIX_MAIN_CF = "/etc/postfix/main.cf"
 SENDMAIL_BINARIES = ("/usr/sbin/sendmail-mta", "/usr/lib/sm.bin/sendmail", "/usr/sbin/sendmail.sendmail")
@@ -23,12 +26,13 @@ C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 POSTFIX_PARAMETERS = ("mail_version", "inet_protocols", "inet_interfaces", "smtp_bind_address", "smtp_bind_address6")
 
 
-def _out(module: t.Any, args: list[str]) -> tuple[int, str, str]:
+def _out(module: AnsibleModule, args: list[str]) -> tuple[int, str, str]:
     rc, out, err = module.run_command(args, environ_update=C_LOCALE)
     return rc, out, err.strip()
 
 
-def detect_mta(module: t.Any, wanted: str) -> str:
+def detect_mta(module: AnsibleModule, wanted: str) -> str:
+    """The MTA asked for, or with auto the one installed: postfix, sendmail or none."""
     if wanted != "auto":
         return wanted
     if module.get_bin_path("postconf") and os.path.exists(POSTFIX_MAIN_CF):
@@ -43,7 +47,7 @@ def _read(path: str) -> str:
         return handle.read()
 
 
-def collect(module: t.Any, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
+def collect(module: AnsibleModule, params: t.Mapping[str, t.Any]) -> dict[str, t.Any]:
     """The readiness of this host: every check, its verdict and the facts behind them."""
     mta = detect_mta(module, params["mta"])
     if mta == "none":

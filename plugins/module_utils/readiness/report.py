@@ -198,4 +198,5 @@ def html_page(report: t.Mapping[str, t.Any], title: str = "Dual-stack mail readi
 
 
 def json_text(report: t.Mapping[str, t.Any]) -> str:
+    """The report as indented JSON, keys in their order, with a final newline."""
     return json.dumps(report, indent=2, sort_keys=False) + "\n"

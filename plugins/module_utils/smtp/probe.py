@@ -16,6 +16,7 @@ import re
 import smtplib
 import socket
 import time
+import typing as t
 from dataclasses import dataclass
 
 # A listener that greets with 421 is closing the session (load, rate control, a wedged daemon):
@@ -42,10 +43,12 @@ class Target:
 
     @property
     def family(self) -> str:
+        """inet6 for an IPv6 address, else inet."""
         return "inet6" if ":" in self.address else "inet"
 
     @property
     def label(self) -> str:
+        """address:port, an IPv6 address in brackets."""
         return f"[{self.address}]:{self.port}" if self.family == "inet6" else f"{self.address}:{self.port}"
 
 
@@ -117,7 +120,7 @@ class Envelope:
     message: str | None = None
 
 
-def _step(result: dict, key: str, reply) -> bool:
+def _step(result: dict[str, t.Any], key: str, reply) -> bool:
     code, text = reply
     result[key + "_code"] = code
     result[key + "_text"] = _text(text)
@@ -125,7 +128,7 @@ def _step(result: dict, key: str, reply) -> bool:
 
 
 def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelope(),
-          source_address: str | None = None) -> dict:
+          source_address: str | None = None) -> dict[str, t.Any]:
     """Connect, read the banner, EHLO, and optionally MAIL/RCPT and RSET or DATA; close politely."""
     result = {"target": target.label, "address": target.address, "port": target.port, "family": target.family,
               "ok": False, "error": None}
@@ -199,7 +202,7 @@ def probe_message(sender: str, recipient: str, helo: str) -> str:
             "Auto-Submitted: auto-generated\r\n\r\nThis message tests mail delivery; it needs no answer.\r\n")
 
 
-def verdict(results: list, require: str) -> str | None:
+def verdict(results: list[dict[str, t.Any]], require: str) -> str | None:
     """Why the probe fails under ``require`` (all, any, none), or None."""
     failed = [result for result in results if not result["ok"]]
     if require == "all" and failed:
