@@ -19,7 +19,7 @@ import traceback
 from typing import Callable
 
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import Tools, check_change, find_cf_dir
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import CheckResult, Tools, check_change, find_cf_dir
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import (
     SETTING_KINDS,
     plan_config,
@@ -165,30 +165,12 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
     that it is newer than the .mc and no later make builds it again.
     """
     path = module.params["path"]
-    if not os.path.isfile(path):
-        module.fail_json(msg=f"{path} does not exist or is not a regular file")
-    syntax = syntax_of(path)
-    if cf_path and (syntax != MC or not module.params["validate"]):
-        module.fail_json(msg="cf_path needs a .mc as path and validate=true: the .cf installed is the "
-                             "one built and checked from the new .mc")
+    syntax = _syntax_to_edit(module, path, cf_path)
     result = {"validated": False}
     with locked(path):
-        try:
-            plan = make_plan(Document.parse(read_text(path), syntax))
-        except RefusedChange as error:
-            module.fail_json(msg=f"{path}: {error}")
-        for warning in plan.warnings:
-            module.warn(warning)
-        check = None
-        if plan.changed and module.params["validate"]:
-            workdir = tempfile.mkdtemp(prefix="sendmail-check-", dir=module.tmpdir)
-            check = check_change(plan.before, plan.after, syntax, path, workdir, _command_runner(module),
-                                 _tools(module), plan.expected_cf_lines)
-            if not check.ok:
-                module.fail_json(msg=check.msg, rc=check.rc, stdout=check.stdout, stderr=check.stderr)
-            for warning in check.warnings:
-                module.warn(warning)
-            result["validated"] = True
+        plan = _plan(module, path, syntax, make_plan)
+        check = _validate(module, plan, syntax, path)
+        result["validated"] = check is not None
         if plan.changed and not module.check_mode:
             _write(module, path, plan.after, result, "backup_file")
             if cf_path:
@@ -201,12 +183,53 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
         cf_installed=plan.changed and bool(cf_path),
     )
     if module._diff:
-        result["diff"] = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
-        reasons = getattr(plan, "reasons", ())
-        if reasons:
-            result["diff"] = [dict(prepared="Listening plan:\n" + "".join(f"- {reason}\n" for reason in reasons)),
-                              result["diff"]]
+        result["diff"] = _diff(plan, path)
     module.exit_json(**result)
+
+
+def _syntax_to_edit(module, path: str, cf_path: str | None) -> str:
+    """MC or CF for ``path``; fails the module when it is not a regular file or ``cf_path`` cannot be served."""
+    if not os.path.isfile(path):
+        module.fail_json(msg=f"{path} does not exist or is not a regular file")
+    syntax = syntax_of(path)
+    if cf_path and (syntax != MC or not module.params["validate"]):
+        module.fail_json(msg="cf_path needs a .mc as path and validate=true: the .cf installed is the "
+                             "one built and checked from the new .mc")
+    return syntax
+
+
+def _plan(module, path: str, syntax: str, make_plan: Callable[[Document], object]):
+    """The plan for the file as it is now (read under the lock); a refused change fails the module."""
+    try:
+        plan = make_plan(Document.parse(read_text(path), syntax))
+    except RefusedChange as error:
+        module.fail_json(msg=f"{path}: {error}")
+    for warning in plan.warnings:
+        module.warn(warning)
+    return plan
+
+
+def _validate(module, plan, syntax: str, path: str) -> CheckResult | None:
+    """Check the changed file with m4 and sendmail -bC; None when there is nothing to check or validate=false."""
+    if not (plan.changed and module.params["validate"]):
+        return None
+    workdir = tempfile.mkdtemp(prefix="sendmail-check-", dir=module.tmpdir)
+    check = check_change(plan.before, plan.after, syntax, path, workdir, _command_runner(module),
+                         _tools(module), plan.expected_cf_lines)
+    if not check.ok:
+        module.fail_json(msg=check.msg, rc=check.rc, stdout=check.stdout, stderr=check.stderr)
+    for warning in check.warnings:
+        module.warn(warning)
+    return check
+
+
+def _diff(plan, path: str):
+    """The diff to return; after a listening plan, its reasons come first."""
+    diff = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
+    reasons = getattr(plan, "reasons", ())
+    if reasons:
+        return [dict(prepared="Listening plan:\n" + "".join(f"- {reason}\n" for reason in reasons)), diff]
+    return diff
 
 
 def _describe_one(plan) -> dict:
