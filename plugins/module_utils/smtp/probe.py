@@ -176,7 +176,8 @@ def probe(target: Target, helo: str, timeout: float, envelope: Envelope = Envelo
 
 def _describe(error: BaseException) -> str:
     if isinstance(error, smtplib.SMTPServerDisconnected):
-        return f"the listener closed the connection: {error or 'no answer'}"
+        # An exception is always true: its text may still be empty.
+        return f"the listener closed the connection: {str(error) or 'no answer'}"
     if isinstance(error, socket.timeout):
         return "no answer within the timeout"
     if isinstance(error, ConnectionRefusedError):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import smtplib
 import socket
 import threading
 
@@ -12,6 +13,7 @@ import pytest
 from ansible_collections.dualstack.mta.plugins.module_utils.smtp.probe import (
     Target,
     TargetError,
+    _describe,
     parse_target,
     probe,
     queue_id,
@@ -99,3 +101,14 @@ def test_a_closed_port_is_reported_not_raised():
     probe_socket.close()  # nothing listens there now
     result = probe(Target("127.0.0.1", port, "x"), "probe.example.test", 5)
     assert not result["ok"] and "connection refused" in result["error"] and result["elapsed"] >= 0
+
+
+def test_a_listener_that_closes_without_a_word_is_reported_as_closed():
+    port = serve_once(b"")
+    result = probe(Target("127.0.0.1", port, "x"), "probe.example.test", 5)
+    assert not result["ok"]
+    assert result["error"] == "the listener closed the connection: Connection unexpectedly closed"
+
+
+def test_a_disconnect_without_text_says_no_answer():
+    assert _describe(smtplib.SMTPServerDisconnected()) == "the listener closed the connection: no answer"
