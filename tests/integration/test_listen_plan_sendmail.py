@@ -59,8 +59,8 @@ INTENTS = {
 
 @pytest.fixture(scope="module", params=[0, 1], ids=["bindv6only0", "bindv6only1"])
 def netns(request):
-    with network_namespace("dslp-%d-%d" % (os.getpid(), request.param),
-                           sysctls=["net.ipv6.bindv6only=%d" % request.param]) as name:
+    with network_namespace(f"dslp-{os.getpid()}-{request.param}",
+                           sysctls=[f"net.ipv6.bindv6only={request.param}"]) as name:
         yield name, bool(request.param)
 
 

@@ -60,7 +60,7 @@ def _spelled(address) -> str:
 
 
 def plan_postfix_listen(intent) -> PostfixListen:
-    """``inet_interfaces`` and ``inet_protocols`` for an intent in the sendmail role's vocabulary."""
+    """``inet_interfaces`` and ``inet_protocols`` for an intent in the words both MTA roles share."""
     try:
         items = parse_intent(intent)
     except ListenIntentError as error:

@@ -339,7 +339,7 @@ def random_layout(entries, no_default_msa):
             family = "inet6"
         if addr and family == "inet6" and ":" not in addr:
             addr = None
-        fields = ["Name=D%d" % number]
+        fields = [f"Name=D{number}"]
         fields += [f"Family={family}"] if family else []
         fields += [f"Addr={addr}"] if addr else []
         fields += ["Port={}".format(entry["port"])] if entry["port"] else []
