@@ -23,6 +23,8 @@ HOST_NAME = re.compile(rf"(?=.{{1,253}}\.?\Z){HOST_LABEL}(?:\.{HOST_LABEL})*\.?"
 
 # Service names the mail daemons accept for their ports.
 SERVICE_PORTS = {"smtp": 25, "submission": 587, "smtps": 465, "submissions": 465, "lmtp": 24}
+# The ports a mail host receives mail on from other hosts: relay, submission, submission over TLS.
+MAIL_PORTS = (SERVICE_PORTS["smtp"], SERVICE_PORTS["submission"], SERVICE_PORTS["smtps"])
 
 _IPV6_CHARACTERS = re.compile(r"[0-9A-Fa-f:.]+")
 _IPV4_CHARACTERS = re.compile(r"[0-9.]+")

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.net import parse_ip, port_number, socket_key
+from ansible_collections.dualstack.mta.plugins.module_utils.net import MAIL_PORTS, parse_ip, port_number, socket_key
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import families, words
 
 ANY = {"ipv4": "0.0.0.0", "ipv6": "::"}
@@ -45,7 +45,7 @@ def interface_sockets(inet_interfaces: str | None, inet_protocols: str | None, p
 
 
 def smtpd_sockets(inet_interfaces: str | None, inet_protocols: str | None, master: str,
-                  ports: t.Collection[int] = (25, 587, 465)) -> list[str]:
+                  ports: t.Collection[int] = MAIL_PORTS) -> list[str]:
     """The sockets the SMTP services of master.cf (``postconf -M`` lines) open on ``ports``.
 
     A service written ``host:port`` listens on that host only; a bare port follows inet_interfaces.

@@ -15,10 +15,9 @@ import ipaddress
 import json
 import typing as t
 
-from ansible_collections.dualstack.mta.plugins.module_utils.net import address_text, parse_ip, socket_key
+from ansible_collections.dualstack.mta.plugins.module_utils.net import MAIL_PORTS, address_text, parse_ip, socket_key
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import PortOptions, daemon_socket
 
-PORTS = (25, 587, 465)
 FAMILIES = ("ipv4", "ipv6")
 ANY = {"ipv4": "0.0.0.0", "ipv6": "::"}
 # The comment the outbound role puts on its SNAT rules.
@@ -102,7 +101,7 @@ def sendmail_configured(sendmail_cf: str) -> list[str]:
     keys = []
     for position, options in enumerate(_cf_options(sendmail_cf, "DaemonPortOptions")):
         socket = daemon_socket(options, position)
-        if socket is None or socket.port not in PORTS:
+        if socket is None or socket.port not in MAIL_PORTS:
             continue  # host-name addresses, local sockets and other ports are not checked
         address = socket.address if socket.address is not None else ANY["ipv6" if socket.family == "inet6" else "ipv4"]
         keys.append(socket_key(str(address), socket.port))
@@ -221,7 +220,7 @@ def listen_check(mta: str, family: str, configured: list[str], listening: list[d
 
 def sockets_check(mta: str, configured: list[str], listening: list[dict[str, t.Any]]) -> Check:
     """Whether the mail ports listen on exactly the sockets the configuration names."""
-    actual = sorted({socket_key(e["address"], e["port"]) for e in listening if e["port"] in PORTS})
+    actual = sorted({socket_key(e["address"], e["port"]) for e in listening if e["port"] in MAIL_PORTS})
     missing = [k for k in configured if k not in actual]
     extra = [k for k in actual if k not in configured]
     if not missing and not extra:

@@ -12,6 +12,7 @@ import typing as t
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.lookup import make_lookup
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns import check_address, host_addresses
 from ansible_collections.dualstack.mta.plugins.module_utils.dns.mail_dns_host import read_settings
+from ansible_collections.dualstack.mta.plugins.module_utils.net import MAIL_PORTS
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.postconf import families, parse_postconf
 from ansible_collections.dualstack.mta.plugins.module_utils.postfix.sockets import smtpd_sockets
 from ansible_collections.dualstack.mta.plugins.module_utils.readiness import facts
@@ -69,7 +70,7 @@ def collect(module: AnsibleModule, params: t.Mapping[str, t.Any]) -> dict[str, t
         values = parse_postconf(out)
         _rc, master, _err = _out(module, [postconf, "-M"])
         version = values.get("mail_version")
-        configured = smtpd_sockets(values.get("inet_interfaces"), values.get("inet_protocols"), master, facts.PORTS)
+        configured = smtpd_sockets(values.get("inet_interfaces"), values.get("inet_protocols"), master, MAIL_PORTS)
         pins = {f: values[p].strip("[]") for f, p in (("ipv4", "smtp_bind_address"), ("ipv6", "smtp_bind_address6"))
                 if values.get(p)}
         pin_by = {"ipv4": "smtp_bind_address", "ipv6": "smtp_bind_address6"}

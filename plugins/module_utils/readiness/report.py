@@ -13,6 +13,7 @@ import html
 import json
 import typing as t
 
+from ansible_collections.dualstack.mta.plugins.module_utils.net import MAIL_PORTS
 from ansible_collections.dualstack.mta.plugins.module_utils.readiness.facts import CHECK_LABELS
 
 COLUMNS = tuple(CHECK_LABELS)
@@ -160,7 +161,7 @@ def _details(row: t.Mapping[str, t.Any]) -> str:
     sockets = row.get("sockets") or {}
     if sockets:
         listening = sorted({"{}:{}".format("[{}]".format(s["address"]) if ":" in s["address"] else s["address"], s["port"])
-                            for s in sockets.get("listening", []) if s["port"] in (25, 587, 465)})
+                            for s in sockets.get("listening", []) if s["port"] in MAIL_PORTS})
         parts.append("<p>configured: {}<br>listening: {}</p>".format(
             _e(", ".join(sockets.get("configured", [])) or "none"), _e(", ".join(listening) or "none")))
     parts.append("</section>")
