@@ -144,7 +144,7 @@ readiness:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dualstack.mta.plugins.module_utils.readiness.host import collect
+from ansible_collections.dualstack.mta.plugins.module_utils.readiness.facts_host import collect
 
 
 def main() -> None:

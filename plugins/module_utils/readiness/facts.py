@@ -6,7 +6,7 @@
 
 Pure: every function takes the text a tool printed (ss, ip, iptables, postconf,
 sendmail.cf) or values built from it, and returns values. Reading the host is
-readiness/host.py's job.
+facts_host.py's job.
 """
 
 from __future__ import annotations
