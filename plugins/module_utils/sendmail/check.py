@@ -32,14 +32,15 @@ import os
 import re
 import socket
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from typing import Callable, List, Optional, Tuple
 
 CF_CHECK_TIMEOUT = 120  # sendmail stalls ~60 s when the host name is not an FQDN
 
 # Where the sendmail cf macros live: Debian, Slackware, FreeBSD / Red Hat / openSUSE.
 CF_DIRS = ("/usr/share/sendmail/cf", "/usr/share/sendmail-cf", "/usr/share/sendmail")
 
-Runner = Callable[[list, Optional[str]], tuple]
+# (args, cwd) -> (rc, stdout, stderr); typing's generics, since this alias is evaluated on Python 3.8.
+Runner = Callable[[List[str], Optional[str]], Tuple[int, str, str]]
 
 # What m4 (and the cf macros through errprint) prints that leaves a complete, working .cf.
 _M4_WARNINGS = (
@@ -76,10 +77,10 @@ class CheckResult:
     rc: int | None = None
     stdout: str = ""
     stderr: str = ""
-    warnings: list = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
     cf_text: str = ""  # the .cf that was checked
     stage: str | None = None  # which tool refused: m4 or sendmail (None: nothing could run)
-    errors: list = field(default_factory=list)  # the lines it refused with
+    errors: list[str] = field(default_factory=list)  # the lines it refused with
 
 
 @dataclass(frozen=True)
@@ -106,7 +107,8 @@ class HostName:
     resolves: bool = True
 
 
-def find_cf_dir(candidates: tuple = CF_DIRS) -> str | None:
+def find_cf_dir(candidates: tuple[str, ...] = CF_DIRS) -> str | None:
+    """The first of ``candidates`` that holds the sendmail cf macros (m4/cf.m4), or None."""
     for directory in candidates:
         if os.path.isfile(os.path.join(directory, "m4", "cf.m4")):
             return directory
@@ -142,6 +144,7 @@ def local_host_name(hosts_file: str = "/etc/hosts") -> HostName:
 
 
 def unqualified_host_warning(host: HostName, stand_in: bool) -> str:
+    """The warning for a host name without a domain: what sendmail does with it, and the fix."""
     if host.resolves:
         effect = ("sendmail waits 60 s every time it starts (daemon, newaliases, mailq) looking for one, "
                   "then uses the short name")
@@ -165,7 +168,7 @@ _SET_HOST_NAME = ("import os, socket, sys\n"
                   "os.execv(sys.argv[2], sys.argv[2:])\n")
 
 
-def classify(lines: list, known: tuple) -> tuple:
+def classify(lines: list[str], known: tuple[re.Pattern[str], ...]) -> tuple[list[str], list[str]]:
     """(warnings, errors): lines matching a known warning form entirely, and all others."""
     warnings, errors = [], []
     for line in lines:
@@ -177,10 +180,11 @@ def classify(lines: list, known: tuple) -> tuple:
 
 
 def includes_cf_m4(text: str) -> bool:
+    """True when the .mc ``text`` includes cf.m4 itself (as on Debian and Red Hat)."""
     return bool(_INCLUDES_CF_M4.search(text))
 
 
-def _m4_command(text: str, candidate_mc: str, source_path: str, tools: Tools):
+def _m4_command(text: str, candidate_mc: str, source_path: str, tools: Tools) -> list[str] | CheckResult:
     """The m4 argument list, or a CheckResult that refuses."""
     if includes_cf_m4(text):
         return [tools.m4, candidate_mc]
@@ -198,7 +202,7 @@ def _write(path: str, text: str) -> None:
 
 
 def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run: Runner, tools: Tools,
-                    expected_cf_lines: tuple = (), host: HostName | None = None) -> CheckResult:
+                    expected_cf_lines: tuple[str, ...] = (), host: HostName | None = None) -> CheckResult:
     """Build (for a .mc) and check the candidate ``text`` in ``workdir``.
 
     ``host`` is this host's name; it is looked up (only when sendmail is to run) when not given.
@@ -222,7 +226,7 @@ def check_candidate(text: str, syntax: str, source_path: str, workdir: str, run:
 
 
 def _build_with_m4(text: str, source_path: str, workdir: str, run: Runner, tools: Tools,
-                   expected_cf_lines: tuple) -> CheckResult:
+                   expected_cf_lines: tuple[str, ...]) -> CheckResult:
     """Build the candidate .mc with m4: the .cf and m4's warnings, or why it is refused."""
     if tools.m4 is None:
         return CheckResult(False, "m4 is not installed; install m4 and the sendmail-cf macros, "
@@ -246,7 +250,7 @@ def _build_with_m4(text: str, source_path: str, workdir: str, run: Runner, tools
     return CheckResult(True, warnings=[f"m4: {line}" for line in m4_warnings], cf_text=cf_text)
 
 
-def _check_with_sendmail(candidate_cf: str, cf_text: str, warnings: list, workdir: str, run: Runner, tools: Tools,
+def _check_with_sendmail(candidate_cf: str, cf_text: str, warnings: list[str], workdir: str, run: Runner, tools: Tools,
                          host: HostName) -> CheckResult:
     """Run ``sendmail -bC`` on the candidate .cf, under a stand-in name when this host's is not qualified."""
     args = [tools.sendmail, "-C", candidate_cf, "-bC"]
@@ -260,7 +264,7 @@ def _check_with_sendmail(candidate_cf: str, cf_text: str, warnings: list, workdi
     return _sendmail_verdict(rc, out, err, tools, warnings, cf_text)
 
 
-def _run_under_stand_in(args: list, workdir: str, run: Runner, tools: Tools, host: HostName) -> tuple | None:
+def _run_under_stand_in(args: list[str], workdir: str, run: Runner, tools: Tools, host: HostName) -> tuple[int, str, str] | None:
     """Run ``args`` in a private UTS namespace under the stand-in host name; None when none can be made."""
     if tools.unshare is None or tools.python is None:
         return None
@@ -270,7 +274,7 @@ def _run_under_stand_in(args: list, workdir: str, run: Runner, tools: Tools, hos
     return rc, out, err
 
 
-def _sendmail_verdict(rc: int, out: str, err: str, tools: Tools, warnings: list, cf_text: str) -> CheckResult:
+def _sendmail_verdict(rc: int, out: str, err: str, tools: Tools, warnings: list[str], cf_text: str) -> CheckResult:
     """What ``sendmail -bC`` said of the candidate: every line that is not a known warning refuses it."""
     # sendmail shortens long paths with '...'; name the candidate the same way either way.
     lines = _CANDIDATE_PATH.sub("candidate.cf", out + "\n" + err).splitlines()
@@ -297,7 +301,7 @@ def _problem(line: str) -> str:
     return _CF_LINE.sub("candidate.cf: ", line)
 
 
-def _new_problems(candidate: list, current: list) -> list:
+def _new_problems(candidate: list[str], current: list[str]) -> list[str]:
     """The candidate's error lines that the current file does not have (as many times as it has them)."""
     left = [_problem(line) for line in current]
     new = []
@@ -328,7 +332,7 @@ def _how_to_fix(line: str, current_text: str, current_cf: str, source_path: str)
 
 
 def check_change(current_text: str, text: str, syntax: str, source_path: str, workdir: str, run: Runner,
-                 tools: Tools, expected_cf_lines: tuple = (), host: HostName | None = None) -> CheckResult:
+                 tools: Tools, expected_cf_lines: tuple[str, ...] = (), host: HostName | None = None) -> CheckResult:
     """Check the candidate ``text`` that replaces ``current_text``; only problems it adds refuse it.
 
     When the candidate is refused, the current file is checked the same way.  The complaints it

@@ -14,7 +14,7 @@ entries are listed never matters.  No I/O happens here.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable
+from typing import Any, Callable
 
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.listen_plan import plan_listen_document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ABSENT, PRESENT, Plan
@@ -46,7 +46,7 @@ _DEDICATED = {"N": "name", "F": "family", "A": "addr", "P": "port", "M": "modifi
 SETTING_KINDS = ("feature", "define", "undefine", "masquerade_as", "masquerade_domain", "exposed_user")
 
 
-def port_changes(entry: dict) -> dict:
+def port_changes(entry: dict[str, Any]) -> dict[str, str]:
     """The keys an entry sets, as {key letter: value}; '' removes a key."""
     changes = {}
     for letter, option in _DEDICATED.items():
@@ -60,7 +60,7 @@ def port_changes(entry: dict) -> dict:
     return changes
 
 
-def setting_kind(entry: dict) -> str:
+def setting_kind(entry: dict[str, Any]) -> str:
     """Which of the setting kinds an entry names; exactly one must be given."""
     kinds = [kind for kind in SETTING_KINDS if entry.get(kind) is not None]
     if len(kinds) != 1:
@@ -68,7 +68,7 @@ def setting_kind(entry: dict) -> str:
     return kinds[0]
 
 
-def setting_step(entry: dict) -> Callable[[Document], Plan]:
+def setting_step(entry: dict[str, Any]) -> Callable[[Document], Plan]:
     """The plan function for one setting entry (the arguments of sendmail_mc)."""
     kind = setting_kind(entry)
     state = entry.get("state") or PRESENT
@@ -85,7 +85,8 @@ def setting_step(entry: dict) -> Callable[[Document], Plan]:
     return lambda document: ensure_member(document, "EXPOSED_USER", entry["exposed_user"], state)
 
 
-def setting_label(entry: dict) -> str:
+def setting_label(entry: dict[str, Any]) -> str:
+    """What a setting entry is about, for the user: its kind and name (``define`` with its value)."""
     kind = setting_kind(entry)
     if kind == "define" and entry.get("value") is not None:
         return "define {}={}".format(entry["define"], entry["value"])
@@ -106,19 +107,20 @@ class Step:
 class ConfigPlan:
     before: str
     after: str
-    changes: tuple          # {kind, name, state} of every entry that changed, in the order applied
-    daemons: list
-    clients: list
-    expected_cf_lines: tuple
-    warnings: tuple
-    reasons: tuple = ()     # why the daemons were planned so, when they came from a listening intent
+    changes: tuple[dict[str, str], ...]  # {kind, name, state} of every entry that changed, in the order applied
+    daemons: list[dict[str, object]]
+    clients: list[dict[str, object]]
+    expected_cf_lines: tuple[str, ...]
+    warnings: tuple[str, ...]
+    reasons: tuple[str, ...] = ()  # why the daemons were planned so, when they came from a listening intent
 
     @property
     def changed(self) -> bool:
+        """Whether the plan changes the text."""
         return self.before != self.after
 
 
-def _port_step(kind: str, entry: dict, bindv6only: bool | None) -> Step:
+def _port_step(kind: str, entry: dict[str, Any], bindv6only: bool | None) -> Step:
     """The step for one entry: by name, or (from the listening planner) by its place in the file."""
     name = entry.get("name")
     if not name:
@@ -131,7 +133,7 @@ def _port_step(kind: str, entry: dict, bindv6only: bool | None) -> Step:
         document, kind, name, state, changes, bindv6only, check_result=False, position=position), position)
 
 
-def _refuse_duplicates(steps: list) -> None:
+def _refuse_duplicates(steps: list[Step]) -> None:
     seen = set()
     for step in steps:
         key = (step.kind, step.identity)
@@ -140,7 +142,7 @@ def _refuse_duplicates(steps: list) -> None:
         seen.add(key)
 
 
-def _unlisted_port_entries(document: Document, kind: str, listed: set) -> list:
+def _unlisted_port_entries(document: Document, kind: str, listed: set[str]) -> list[Step]:
     """Removal steps for the entries of ``kind`` whose names are not listed (exclusive mode)."""
     names = []
     for entry in describe_port_entries(document, kind):
@@ -151,9 +153,9 @@ def _unlisted_port_entries(document: Document, kind: str, listed: set) -> list:
     return [_port_step(kind, {"name": name, "state": ABSENT}, None) for name in names]
 
 
-def plan_config(document: Document, daemons: list, clients: list, settings: list,
+def plan_config(document: Document, daemons: list[dict[str, Any]], clients: list[dict[str, Any]], settings: list[dict[str, Any]],
                 bindv6only: bool | None = False, exclusive: bool = False,
-                listen=None, host_addresses: list | None = None) -> ConfigPlan:
+                listen: object = None, host_addresses: list[str] | None = None) -> ConfigPlan:
     """Apply every entry to ``document``: removals first, then the rest in the order given.
 
     ``bindv6only`` is the value of net.ipv6.bindv6only to plan for (None when IPv6 is off).

@@ -71,14 +71,14 @@ class Macro:
 
     raw: str
     name: str
-    args: tuple
+    args: tuple[str, ...]
     commented: bool
     syntax: str = MC
     indent: str = ""
     tail: str = "dnl\n"
 
     @property
-    def values(self) -> tuple:
+    def values(self) -> tuple[str, ...]:
         """The arguments as m4 would see them: quotes and leading blanks gone."""
         return tuple(unquote(arg) for arg in self.args)
 
@@ -104,6 +104,7 @@ def unquote(arg: str) -> str:
 
 
 def quote(value: str, levels: int) -> str:
+    """``value`` inside ``levels`` nested pairs of m4 quotes."""
     return "`" * levels + value + "'" * levels
 
 
@@ -126,7 +127,7 @@ def _closing_quote(text: str, start: int) -> int:
     return -1
 
 
-def _scan_arguments(text: str, start: int, single_line: bool) -> tuple | None:
+def _scan_arguments(text: str, start: int, single_line: bool) -> tuple[tuple[str, ...], int] | None:
     """Split the argument list that begins after the '(' at ``start - 1``.
 
     Follows m4's rules: quotes nest, parentheses count only outside quotes,
@@ -227,11 +228,12 @@ class Document:
     lines stay addressable for insertions.
     """
 
-    elements: tuple
+    elements: tuple[Element, ...]
     syntax: str = MC
 
     @classmethod
     def parse(cls, text: str, syntax: str = MC) -> Document:
+        """Parse the text of a .mc (or, with ``syntax`` CF, a .cf) into its elements."""
         parse_line = _parse_mc_macro if syntax == MC else _parse_cf_line
         elements = []
         position = 0
@@ -244,15 +246,17 @@ class Document:
         return cls(tuple(elements), syntax)
 
     def render(self) -> str:
+        """The file's text: exactly what was parsed, with the edits made since."""
         return "".join(element.raw for element in self.elements)
 
-    def macros(self, *names: str) -> Iterator:
+    def macros(self, *names: str) -> Iterator[tuple[int, Macro]]:
         """(index, macro) for every managed macro, optionally only those named."""
         for index, element in enumerate(self.elements):
             if isinstance(element, Macro) and (not names or element.name in names):
                 yield index, element
 
     def replace_at(self, index: int, element: Element | None) -> Document:
+        """A copy with the element at ``index`` replaced by ``element``, or removed when it is None."""
         elements = list(self.elements)
         if element is None:
             del elements[index]
@@ -261,6 +265,7 @@ class Document:
         return replace(self, elements=tuple(elements))
 
     def insert_at(self, index: int, element: Element) -> Document:
+        """A copy with ``element`` inserted at ``index`` (a last line without a newline gets one first)."""
         elements = list(self.elements)
         # A file without a final newline must not glue the new line onto its last one.
         if index > 0 and not elements[index - 1].raw.endswith("\n"):
@@ -270,6 +275,7 @@ class Document:
         return replace(self, elements=tuple(elements))
 
     def line_number(self, index: int) -> int:
+        """The 1-based line of the file on which the element at ``index`` starts."""
         return 1 + sum(element.raw.count("\n") for element in self.elements[:index])
 
 
@@ -279,7 +285,7 @@ def _with_raw(element: Element, raw: str) -> Element:
     return replace(element, raw=raw, tail=element.tail + "\n")
 
 
-def render_macro(name: str, values: tuple, commented: bool, syntax: str = MC,
+def render_macro(name: str, values: tuple[str, ...], commented: bool, syntax: str = MC,
                  indent: str = "", tail: str | None = None) -> Macro:
     """A new macro element whose values reach sendmail.cf unchanged.
 
@@ -308,7 +314,7 @@ def render_macro(name: str, values: tuple, commented: bool, syntax: str = MC,
                  indent=indent, tail=tail)
 
 
-def restyle(macro: Macro, values: tuple, commented: bool) -> Macro:
+def restyle(macro: Macro, values: tuple[str, ...], commented: bool) -> Macro:
     """``macro`` with new values or comment state, keeping its indentation and trailing comment."""
     return render_macro(macro.name, values, commented, macro.syntax, macro.indent, macro.tail)
 
@@ -320,7 +326,7 @@ _MAILER_DEFINITIONS = re.compile(r"[ \t]*MAILER_DEFINITIONS\b")
 MAILER_FEATURES = ("msp", "nullclient")
 
 
-def _starts_mailers(element) -> bool:
+def _starts_mailers(element: Element) -> bool:
     if isinstance(element, Text):
         return bool(_MAILER_DEFINITIONS.match(element.raw))
     if element.commented:

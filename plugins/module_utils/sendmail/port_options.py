@@ -95,9 +95,11 @@ class Field:
 
     @property
     def letter(self) -> str | None:
+        """The key letter sendmail acts on; None when it skips the field (no '=', or a key it ignores)."""
         return key_letter(self.raw_key) if self.value is not None else None
 
     def render(self) -> str:
+        """The field as written: ``key=value``, or the bare key."""
         return self.raw_key if self.value is None else f"{self.raw_key}={self.value}"
 
 
@@ -105,10 +107,11 @@ class Field:
 class PortOptions:
     """One option string, its fields in the order written."""
 
-    fields: tuple
+    fields: tuple[Field, ...]
 
     @classmethod
     def parse(cls, text: str) -> PortOptions:
+        """Split an option string at commas into its fields, as sendmail does (empty segments dropped)."""
         fields = []
         for segment in text.split(","):
             segment = segment.strip(" \t")
@@ -139,7 +142,7 @@ class PortOptions:
             return PortOptions(tuple(fields))
         return PortOptions(tuple(fields) + (Field(KEY_NAMES[letter], value),))
 
-    def effective(self) -> dict:
+    def effective(self) -> dict[str, str]:
         """Letter -> value as sendmail sees it."""
         result = {}
         for field in self.fields:
@@ -147,7 +150,7 @@ class PortOptions:
                 result[field.letter] = field.value
         return result
 
-    def value_of(self, letter: str, defaults: dict) -> str | None:
+    def value_of(self, letter: str, defaults: dict[str, str]) -> str | None:
         """The value sendmail uses for ``letter``: the one given, else its default (None: none)."""
         value = self.get(letter)
         if value is not None:
@@ -156,13 +159,13 @@ class PortOptions:
             return _WILDCARD.get(self.family)
         return defaults.get(letter)
 
-    def same_meaning(self, other: PortOptions, defaults: dict) -> bool:
+    def same_meaning(self, other: PortOptions, defaults: dict[str, str]) -> bool:
         """True when sendmail does the same with both; a missing key equals its default."""
         letters = set(self.effective()) | set(other.effective())
         return all(values_equal(letter, self.value_of(letter, defaults), other.value_of(letter, defaults))
                    for letter in letters)
 
-    def with_changes(self, changes: dict, defaults: dict) -> PortOptions:
+    def with_changes(self, changes: dict[str, str], defaults: dict[str, str]) -> PortOptions:
         """Apply {letter: value} changes ('' removes), leaving alone every key whose meaning they keep:
         a key that is missing stays missing when asked for its default value."""
         options = self
@@ -173,17 +176,20 @@ class PortOptions:
         return options
 
     def render(self) -> str:
+        """The option string: the fields as written, joined with ", "."""
         return ", ".join(field.render() for field in self.fields)
 
     @property
     def name(self) -> str | None:
+        """The entry's Name, or None when it has none."""
         return self.get("N")
 
     @property
     def family(self) -> str:
+        """The entry's Family in lower case; inet when not given."""
         return (self.get("F") or "inet").lower()
 
-    def describe(self) -> dict:
+    def describe(self) -> dict[str, str | dict[str, str] | None]:
         """The entry as returned to the user."""
         values = self.effective()
         options = {KEY_NAMES[letter]: value for letter, value in values.items() if letter not in ENTRY_KEYS}
@@ -198,6 +204,7 @@ class PortOptions:
 
 
 def values_equal(letter: str, first: str | None, second: str | None) -> bool:
+    """True when two values of the key ``letter`` mean the same to sendmail (case, port names, order of modifiers)."""
     if first is None or second is None:
         return first == second
     if letter == "A":
@@ -316,6 +323,7 @@ class Socket:
 
     @property
     def label(self) -> str:
+        """The socket for messages: name, family, address and port."""
         if self.address is None:
             host = "::" if self.family == "inet6" else "0.0.0.0"
         else:
@@ -346,6 +354,7 @@ def _ipv4_part(socket: Socket):
 
 
 def sockets_overlap(first: Socket, second: Socket, bindv6only: bool) -> bool:
+    """True when both sockets cannot be bound at once (with bindv6only=0 an inet6 wildcard also takes IPv4)."""
     if first.port != second.port:
         return False
     if first.family == second.family:
@@ -359,7 +368,7 @@ def sockets_overlap(first: Socket, second: Socket, bindv6only: bool) -> bool:
     return taken is None or inet.address is None or inet.address == taken
 
 
-def bind_conflicts(daemons: list, bindv6only: bool) -> list:
+def bind_conflicts(daemons: list[PortOptions], bindv6only: bool) -> list[tuple[Socket, Socket]]:
     """Pairs of daemons (as option strings, in file order) whose sockets overlap."""
     sockets = [daemon_socket(options, position) for position, options in enumerate(daemons)]
     known = [socket for socket in sockets if socket is not None]
@@ -372,6 +381,7 @@ def bind_conflicts(daemons: list, bindv6only: bool) -> list:
 
 
 def conflict_message(first: Socket, second: Socket) -> str:
+    """Why two overlapping daemons cannot both listen, and how to fix it."""
     later = second.name
     if first.family == second.family:
         return (f'daemons {first.label} and {second.label} want the same socket; sendmail would fail with '
@@ -387,7 +397,8 @@ def conflict_message(first: Socket, second: Socket) -> str:
         'sockets take IPv6 only.')
 
 
-def both_families_served(daemons: list, bindv6only: bool) -> bool:
+def both_families_served(daemons: list[PortOptions], bindv6only: bool) -> bool:
+    """True when the daemons together receive both IPv4 and IPv6."""
     families = set()
     for position, options in enumerate(daemons):
         families.add(options.family)

@@ -16,12 +16,19 @@ import os
 import sys
 import tempfile
 import traceback
-from typing import Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import CheckResult, Tools, check_change, find_cf_dir
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import (
+    CheckResult,
+    Runner,
+    Tools,
+    check_change,
+    find_cf_dir,
+)
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan import (
     SETTING_KINDS,
+    ConfigPlan,
     plan_config,
     port_changes,
     setting_step,
@@ -29,6 +36,11 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, MC, Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import ensure_port_entry
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import RefusedChange
+
+if TYPE_CHECKING:
+    from ansible.module_utils.basic import AnsibleModule
+
+    from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import Plan
 
 DEFAULT_MC = "/etc/mail/sendmail.mc"
 BINDV6ONLY = "/proc/sys/net/ipv6/bindv6only"
@@ -92,6 +104,7 @@ CONFIG_ARGUMENTS = dict(
 
 
 def syntax_of(path: str) -> str:
+    """CF for a path ending in .cf, else MC."""
     return CF if path.endswith(".cf") else MC
 
 
@@ -104,7 +117,7 @@ def read_bindv6only(path: str = BINDV6ONLY) -> bool | None:
         return None
 
 
-def ipv6_for_planning(bindv6only: bool | None, addresses: list | None) -> bool | None:
+def ipv6_for_planning(bindv6only: bool | None, addresses: list[str] | None) -> bool | None:
     """The bindv6only to plan with, None meaning no IPv6: also when the kernel has IPv6 but no
     interface has an IPv6 address, not even ::1 (net.ipv6.conf.all.disable_ipv6=1), since an
     inet6 daemon could then serve IPv4 only and ::1 could not be bound at all."""
@@ -113,7 +126,7 @@ def ipv6_for_planning(bindv6only: bool | None, addresses: list | None) -> bool |
     return bindv6only
 
 
-def host_addresses(module) -> list | None:
+def host_addresses(module: AnsibleModule) -> list[str] | None:
     """The target's IP addresses (from ``ip -json addr``); None when they cannot be read."""
     ip = module.get_bin_path("ip")
     if ip is None:
@@ -127,13 +140,13 @@ def host_addresses(module) -> list | None:
         return None
 
 
-def _command_runner(module) -> Callable:
-    def run(args, cwd):
+def _command_runner(module: AnsibleModule) -> Runner:
+    def run(args: list[str], cwd: str | None) -> tuple[int, str, str]:
         return module.run_command(args, cwd=cwd, environ_update={"LC_ALL": "C", "LANG": "C"})
     return run
 
 
-def _tools(module) -> Tools:
+def _tools(module: AnsibleModule) -> Tools:
     return Tools(
         m4=module.get_bin_path("m4"),
         sendmail=module.get_bin_path("sendmail", opt_dirs=["/usr/sbin", "/usr/lib"]),
@@ -144,7 +157,7 @@ def _tools(module) -> Tools:
     )
 
 
-def _write(module, path: str, text: str, result: dict, backup_key: str) -> None:
+def _write(module: AnsibleModule, path: str, text: str, result: dict[str, Any], backup_key: str) -> None:
     """Replace ``path`` (created empty, mode 0644, when missing) and note its backup in ``result``."""
     try:
         if not os.path.lexists(path):
@@ -156,8 +169,8 @@ def _write(module, path: str, text: str, result: dict, backup_key: str) -> None:
         result[backup_key] = backup_file
 
 
-def run_edit(module, make_plan: Callable[[Document], object], describe: Callable[[object], dict],
-             cf_path: str | None = None) -> None:
+def run_edit(module: AnsibleModule, make_plan: Callable[[Document], Plan | ConfigPlan],
+             describe: Callable[[Any], dict[str, Any]], cf_path: str | None = None) -> None:
     """Apply ``make_plan`` to the file at ``path`` safely and exit the module.
 
     ``describe`` turns the plan into the module's own return values.  With ``cf_path`` the
@@ -187,7 +200,7 @@ def run_edit(module, make_plan: Callable[[Document], object], describe: Callable
     module.exit_json(**result)
 
 
-def _syntax_to_edit(module, path: str, cf_path: str | None) -> str:
+def _syntax_to_edit(module: AnsibleModule, path: str, cf_path: str | None) -> str:
     """MC or CF for ``path``; fails the module when it is not a regular file or ``cf_path`` cannot be served."""
     if not os.path.isfile(path):
         module.fail_json(msg=f"{path} does not exist or is not a regular file")
@@ -198,7 +211,8 @@ def _syntax_to_edit(module, path: str, cf_path: str | None) -> str:
     return syntax
 
 
-def _plan(module, path: str, syntax: str, make_plan: Callable[[Document], object]):
+def _plan(module: AnsibleModule, path: str, syntax: str,
+          make_plan: Callable[[Document], Plan | ConfigPlan]) -> Plan | ConfigPlan:
     """The plan for the file as it is now (read under the lock); a refused change fails the module."""
     try:
         plan = make_plan(Document.parse(read_text(path), syntax))
@@ -209,7 +223,7 @@ def _plan(module, path: str, syntax: str, make_plan: Callable[[Document], object
     return plan
 
 
-def _validate(module, plan, syntax: str, path: str) -> CheckResult | None:
+def _validate(module: AnsibleModule, plan: Plan | ConfigPlan, syntax: str, path: str) -> CheckResult | None:
     """Check the changed file with m4 and sendmail -bC; None when there is nothing to check or validate=false."""
     if not (plan.changed and module.params["validate"]):
         return None
@@ -223,7 +237,7 @@ def _validate(module, plan, syntax: str, path: str) -> CheckResult | None:
     return check
 
 
-def _diff(plan, path: str):
+def _diff(plan: Plan | ConfigPlan, path: str) -> dict[str, str] | list[dict[str, str]]:
     """The diff to return; after a listening plan, its reasons come first."""
     diff = dict(before=plan.before, after=plan.after, before_header=path, after_header=path)
     reasons = getattr(plan, "reasons", ())
@@ -232,11 +246,11 @@ def _diff(plan, path: str):
     return diff
 
 
-def _describe_one(plan) -> dict:
+def _describe_one(plan: Plan) -> dict[str, Any]:
     return dict(entry=plan.entry, entries=plan.entries)
 
 
-def run_port_entry(module, kind: str, bindv6only: bool | None = False) -> None:
+def run_port_entry(module: AnsibleModule, kind: str, bindv6only: bool | None = False) -> None:
     """Shared main() of sendmail_daemon and sendmail_client."""
     params = module.params
     try:
@@ -248,12 +262,12 @@ def run_port_entry(module, kind: str, bindv6only: bool | None = False) -> None:
         _describe_one)
 
 
-def run_setting(module) -> None:
+def run_setting(module: AnsibleModule) -> None:
     """main() of sendmail_mc."""
     run_edit(module, setting_step(module.params), _describe_one)
 
 
-def run_config(module) -> None:
+def run_config(module: AnsibleModule) -> None:
     """main() of sendmail_config: the whole wanted state in one edit."""
     params = module.params
     addresses = host_addresses(module) if params["listen"] is not None else None
@@ -266,7 +280,7 @@ def run_config(module) -> None:
         module.warn("IPv6 is not available on this host (no net.ipv6.bindv6only, or no IPv6 address on any "
                     "interface): sendmail is planned to listen on IPv4 only")
 
-    def describe(plan) -> dict:
+    def describe(plan: ConfigPlan) -> dict[str, Any]:
         return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients,
                     listen_reasons=list(plan.reasons), ipv6_available=bindv6only is not None)
 
