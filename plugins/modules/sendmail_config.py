@@ -275,7 +275,7 @@ cf_backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import CONFIG_ARGUMENTS, run_config
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_host import CONFIG_ARGUMENTS, run_config
 
 
 def main():

@@ -161,7 +161,7 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_host import (
     PORT_ENTRY_ARGUMENTS,
     read_bindv6only,
     run_port_entry,

@@ -162,7 +162,7 @@ backup_file:
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import (
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_host import (
     MC_SETTING_ARGUMENTS,
     MC_SETTING_CONSTRAINTS,
     run_setting,

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.task import ipv6_for_planning
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_host import ipv6_for_planning
 
 
 @pytest.mark.parametrize("bindv6only, addresses, planned", [

@@ -33,14 +33,13 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.config_plan
     port_changes,
     setting_step,
 )
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import ENTRY_STATES, PRESENT, Plan
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_model import CF, MC, Document
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_ports import ensure_port_entry
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_options import RefusedChange
 
 if TYPE_CHECKING:
     from ansible.module_utils.basic import AnsibleModule
-
-    from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.mc_edit import Plan
 
 DEFAULT_MC = "/etc/mail/sendmail.mc"
 BINDV6ONLY = "/proc/sys/net/ipv6/bindv6only"
@@ -51,7 +50,7 @@ FILE_ARGUMENTS = dict(
     validate=dict(type="bool", default=True),
 )
 
-_STATE = dict(type="str", default="present", choices=["present", "absent", "commented"])
+_STATE = dict(type="str", default=PRESENT, choices=list(ENTRY_STATES))
 
 # One DAEMON_OPTIONS or CLIENT_OPTIONS entry, as sendmail_daemon and sendmail_client take it.
 PORT_ENTRY_OPTIONS = dict(
