@@ -48,6 +48,7 @@ VERMIN := vermin --no-config-file --no-make-paths-absolute --no-tips --violation
 # (rstcheck of the RST it generates is skipped for speed).
 lint: collection
 	ruff check plugins tests molecule testbed/bench.py
+	python3 tests/lint/annotations.py plugins/module_utils
 	$(VERMIN) -t=$(TARGET_PYTHON)- plugins/modules plugins/module_utils
 	$(VERMIN) -t=$(CONTROLLER_PYTHON)- plugins/filter plugins/doc_fragments
 	ansible-lint --profile production
