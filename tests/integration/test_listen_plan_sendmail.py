@@ -145,7 +145,7 @@ def test_sendmail_daemon_on_a_file_without_daemons_keeps_ipv4_listening(netns, t
     document = Document.parse((REPO / "tests/unit/plugins/module_utils/sendmail/fixtures/layouts/"
                                "slackware-no-daemons.mc").read_text())
     plan = mc_ports.ensure_port_entry(document, "DAEMON_OPTIONS", "MTA-v6", "present",
-                                     {"F": "inet6", "A": "::1"}, bindv6only)
+                                      {"F": "inet6", "A": "::1"}, bindv6only)
     cf = build(plan.after, tmp_path)
     expected = ["0.0.0.0:25", "0.0.0.0:587", "[::1]:25"]
     with sendmail_running(name, cf, tmp_path):

@@ -127,8 +127,8 @@ def _cell(check: t.Mapping[str, t.Any] | None) -> str:
     if not check:
         return '<td class="r skipped" data-result="n/a" data-sort="1">n/a</td>'
     result = check["result"]
-    return '<td class="r {}" data-result="{}" data-sort="{}" title="{}">{}</td>'.format(
-        result, result, _RANK.get(result, "1"), _e(check.get("detail")), _e(result))
+    return '<td class="r {result}" data-result="{result}" data-sort="{rank}" title="{detail}">{shown}</td>'.format(
+        result=result, rank=_RANK.get(result, "1"), detail=_e(check.get("detail")), shown=_e(result))
 
 
 def _details(row: t.Mapping[str, t.Any]) -> str:

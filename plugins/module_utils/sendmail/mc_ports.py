@@ -209,7 +209,7 @@ def ensure_port_entry(document: Document, kind: str, name: str, state: str, chan
     edited = document
     if state != ABSENT and replaces:
         edited = remove_elements(edited, [entry[0] for entry in _port_entries(edited, kind)
-                                  if entry[2].name in replaces and entry[2].name != name])
+                                          if entry[2].name in replaces and entry[2].name != name])
     entries = _port_entries(edited, kind)
     entries = [entry for entry in entries if entry[2].name == name] if position is None else entries[position:position + 1]
 

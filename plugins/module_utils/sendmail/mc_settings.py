@@ -236,7 +236,7 @@ def ensure_masquerade_as(document: Document, domain: str | None, state: str) -> 
     if state == ABSENT:
         # Only one masquerade name exists; a given domain only narrows what is removed.
         after = remove_elements(document, [index for index, macro in matches
-                                   if domain is None or macro.values[:1] == (domain,)])
+                                           if domain is None or macro.values[:1] == (domain,)])
     else:
         active = [index for index, macro in matches if not macro.commented]
         after = remove_elements(document, active[1:])  # the last one would win; keep one
