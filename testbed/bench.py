@@ -12,7 +12,7 @@ test: it fails only when a run fails.
 
 DUALSTACK_BENCH_HOSTS="1 20" runs it as a fleet too: N hosts with N forks, and for each N
 after the first, wall(N)/wall(1) of the first converge, the no-op and the floor.
-DUALSTACK_BENCH_ROLES="postfix" benches only the roles named.
+DUALSTACK_BENCH_ROLES="postfix" benches only the roles named; DUALSTACK_BENCH_RUNS=3, fewer no-op runs.
 DUALSTACK_BENCH_CONNECTIONS="podman ssh" (the default) reaches the hosts through podman as root,
 then over SSH as users do: the SSH variant of the image, the sudo account "admin" with become and
 pipelining, and a key made for the run.
@@ -32,7 +32,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 IMAGE = os.environ.get("DUALSTACK_TESTBED_IMAGE", "localhost/dualstack-testbed:bookworm")
 NETWORK = os.environ.get("DUALSTACK_TESTBED_NETWORK", "dualstack-mta")
-NOOP_RUNS = 5
+NOOP_RUNS = int(os.environ.get("DUALSTACK_BENCH_RUNS", "5"))
 FLEETS = [int(n) for n in os.environ.get("DUALSTACK_BENCH_HOSTS", "1").split()]
 CONNECTIONS = os.environ.get("DUALSTACK_BENCH_CONNECTIONS", "podman ssh").split()
 SSH_ACCOUNT = "admin"  # the sudo account of the image's SSH variant (testbed/setup)
