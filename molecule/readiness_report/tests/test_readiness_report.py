@@ -6,6 +6,7 @@ import ipaddress
 import json
 import os
 import pathlib
+import re
 import subprocess
 import tempfile
 from html.parser import HTMLParser
@@ -43,7 +44,8 @@ def test_every_host_has_a_row_in_inventory_order(report):
 def test_the_sendmail_host_is_ready_on_both_families(hosts):
     mx1 = hosts["rr-mx1"]
     assert (mx1["mta"], mx1["verdict"], mx1["reasons"]) == ("sendmail", "ready", [])
-    assert mx1["version"].startswith("8.17")
+    # 8.15 on Debian 11, 8.17 on 12, 8.18 on 13, 8.16 on EL9: as each distribution packages it.
+    assert re.match(r"8\.1[5-9]\.[0-9]+", mx1["version"]), mx1["version"]
     assert {name: check["result"] for name, check in mx1["checks"].items()} == {
         "listen_ipv4": "pass", "listen_ipv6": "pass", "sockets": "pass", "outbound_ipv4": "pass",
         "outbound_ipv6": "pass", "ptr": "pass", "fcrdns": "pass", "spf": "pass", "helo": "pass"}
