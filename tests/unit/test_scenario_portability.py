@@ -130,6 +130,9 @@ def _reference(key, value, here, scenario_dir):
     if not isinstance(value, (str, dict)):
         return None
     short = key.split(".")[-1]
+    if short in ("copy", "template"):
+        src = value.get("src") if isinstance(value, dict) else None
+        return _source(short, src, here, scenario_dir) if isinstance(src, str) else None
     name = value.get("file") if isinstance(value, dict) else value
     if not isinstance(name, str) or "{{" in name:
         return None
@@ -139,8 +142,6 @@ def _reference(key, value, here, scenario_dir):
         return _resolve(name, here / "vars", here)
     if short in ("include_tasks", "import_tasks"):
         return _resolve(name, here, scenario_dir)
-    if short in ("copy", "template") and isinstance(value, dict) and isinstance(value.get("src"), str):
-        return _source(short, value["src"], here, scenario_dir)
     return None
 
 
@@ -374,8 +375,12 @@ def test_the_check_finds_what_it_looks_for(tmp_path, monkeypatch):
         "      block:\n        - ansible.builtin.apt: {name: sensible-mda}\n"
         "    - name: Other families\n      when: ansible_facts['os_family'] != 'Debian'\n"
         "      ansible.builtin.package: {name: sendmail-bin}\n"
-        "    - name: Copy\n      ansible.builtin.copy: {src: stock.mc, dest: /etc/mail/sendmail.mc}\n")
+        "    - name: Copy\n      ansible.builtin.copy: {src: stock.mc, dest: /etc/mail/sendmail.mc}\n"
+        "    - name: Copy from outside\n      ansible.builtin.copy: {src: ../../stock/other.mc, dest: /etc/mail/other.mc}\n")
     (scenario / "files" / "stock.mc").write_text("include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n")
+    # A file outside the scenario is read only because a copy names it.
+    (tmp_path / "molecule" / "stock").mkdir()
+    (tmp_path / "molecule" / "stock" / "other.mc").write_text("include(`/usr/share/sendmail/cf/m4/cf.m4')dnl\n")
     (scenario / "tests" / "test_probe.py").write_text(
         "def test_a(host):\n    host.run('python3 -c pass')\n\n"
         "def test_b(host, os_family):\n    if os_family == 'Debian':\n        host.run('dpkg -l')\n")
@@ -388,9 +393,10 @@ def test_the_check_finds_what_it_looks_for(tmp_path, monkeypatch):
     assert "Divert: dpkg" in text
     assert "Other families: Debian's sendmail package name" in text
     assert "files/stock.mc: line 1: Debian's sendmail macro path" in text
+    assert "stock/other.mc: line 1: Debian's sendmail macro path" in text
     assert "test_probe.py: line 2: literal python3" in text
     assert "Guarded" not in text and "line 6" not in text, text
-    assert len(found) == 6, text
+    assert len(found) == 7, text
 
 
 def test_todays_red_hat_style_prepare_would_be_found():
