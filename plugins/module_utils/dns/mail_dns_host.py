@@ -26,6 +26,8 @@ C_LOCALE = {"LC_ALL": "C", "LANG": "C"}
 
 
 class HostSettings(t.NamedTuple):
+    """What the host sends mail from: its source addresses and the name it gives in HELO."""
+
     addresses: list[str]  # where mail leaves from
     helo_name: str
 

@@ -54,6 +54,8 @@ class DnsLookup(t.Protocol):
 
 @dataclass(frozen=True)
 class SpfResult:
+    """The result of check_host() (RFC 7208 section 2.6), why, and how many DNS lookups it took."""
+
     result: str  # one of RESULTS
     reason: str
     lookups: int = 0  # DNS-querying terms evaluated
@@ -61,6 +63,8 @@ class SpfResult:
 
 @dataclass(frozen=True)
 class Mechanism:
+    """One mechanism of an SPF record, with its qualifier."""
+
     qualifier: str
     name: str
     domain: str | None = None  # domain-spec, macros unexpanded
@@ -83,6 +87,8 @@ class Mechanism:
 
 @dataclass(frozen=True)
 class Record:
+    """A parsed SPF record: its mechanisms in order and the redirect and exp modifiers."""
+
     mechanisms: tuple[Mechanism, ...]
     redirect: str | None = None
     exp: str | None = None

@@ -466,6 +466,8 @@ def ipv6_missing(probe: Probe, result: t.Mapping[str, str | None]) -> str | None
 
 @dataclass(frozen=True)
 class Change:
+    """One main.cf parameter whose meaning changes, with its value before and after."""
+
     name: str
     before: str | None  # None: not known to postconf and not in main.cf
     after: str | None  # None: removed from main.cf
@@ -473,6 +475,8 @@ class Change:
 
 @dataclass(frozen=True)
 class Plan:
+    """The parameters a postconf run changes; empty when main.cf already means what is wanted."""
+
     changes: tuple[Change, ...]
 
     @property

@@ -72,6 +72,8 @@ M4, SENDMAIL = "m4", "sendmail"
 
 @dataclass
 class CheckResult:
+    """Whether a candidate file builds and loads, with what m4 and sendmail printed."""
+
     ok: bool
     msg: str = ""
     rc: int | None = None
@@ -85,6 +87,8 @@ class CheckResult:
 
 @dataclass(frozen=True)
 class Tools:
+    """The programs the check runs, as found on the host (None: not installed)."""
+
     m4: str | None
     sendmail: str | None
     timeout: str | None

@@ -95,6 +95,8 @@ def setting_label(entry: dict[str, Any]) -> str:
 
 @dataclass(frozen=True)
 class Step:
+    """One entry edit of a whole-configuration plan, applied to the document in order."""
+
     kind: str    # daemon, client or setting
     label: str     # what the step is about, for the user
     identity: str  # what makes two steps the same entry
@@ -105,6 +107,8 @@ class Step:
 
 @dataclass(frozen=True)
 class ConfigPlan:
+    """A whole-configuration edit: the text before and after, what changed, and the entries afterwards."""
+
     before: str
     after: str
     changes: tuple[dict[str, str], ...]  # {kind, name, state} of every entry that changed, in the order applied

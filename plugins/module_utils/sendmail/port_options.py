@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, FrozenSet
 
-from ansible_collections.dualstack.mta.plugins.module_utils.net import is_host_name, parse_ip, port_number
+from ansible_collections.dualstack.mta.plugins.module_utils.net import IPAddress, is_host_name, parse_ip, port_number
 
 
 class RefusedChange(ValueError):
@@ -90,6 +90,8 @@ def key_for_option_name(name: str) -> str:
 
 @dataclass(frozen=True)
 class Field:
+    """One comma-separated segment of a DaemonPortOptions or ClientPortOptions value, as written."""
+
     raw_key: str
     value: str | None  # None for a segment without '=', which sendmail skips
 
@@ -316,10 +318,12 @@ def check_family(options: PortOptions) -> None:
 
 @dataclass(frozen=True)
 class Socket:
+    """The socket a daemon listens on; ``address`` None means every address of the family."""
+
     name: str
     family: str
-    address: object  # ipaddress address; None when bound to every address
-    port: object
+    address: IPAddress | None
+    port: int | str  # a service name sendmail's table does not know stays a string
 
     @property
     def label(self) -> str:

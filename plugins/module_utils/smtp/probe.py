@@ -37,6 +37,8 @@ class TargetError(ValueError):
 
 @dataclass(frozen=True)
 class Target:
+    """One address and port to probe, and how the user wrote it."""
+
     address: str
     port: int
     given: str
