@@ -328,7 +328,7 @@ def _how_to_fix(line: str, current_text: str, current_cf: str, source_path: str)
         indented = [current_text.count("\n", 0, found.start()) + 1 for found in _INDENTED_MACRO.finditer(current_text)]
         where = ("line{} {} of {}".format("s" if len(indented) > 1 else "", ", ".join(str(n) for n in indented), source_path)
                  if indented else f"a line of {source_path}")
-        verb = "starts" if len(indented) == 1 else "start"
+        verb = "start" if len(indented) > 1 else "starts"
         return (f"sendmail.cf line {number} is {cf_line!r}: {where} {verb} with blanks before dnl or a macro, and m4 copies the blanks "
                 "into sendmail.cf, where a line that starts with a blank continues the one before it; remove the "
                 "indentation")
