@@ -53,6 +53,7 @@ from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.port_option
     Socket,
     bind_conflicts,
     daemon_socket,
+    wildcard,
 )
 
 INET, INET6 = "inet", "inet6"
@@ -204,18 +205,10 @@ class _Want:
     port: int
 
     def host(self) -> str:
-        return _wildcard(self.family) if self.address is None else str(self.address)
+        return wildcard(self.family) if self.address is None else str(self.address)
 
     def label(self) -> str:
         return f"{self.family} on {self.host()} port {self.port}"
-
-
-def _wildcard(family: str) -> str:
-    return "::" if family == INET6 else "0.0.0.0"
-
-
-def _host_text(socket: Socket) -> str:
-    return _wildcard(socket.family) if socket.address is None else str(socket.address)
 
 
 # ---------------------------------------------------------------------------
@@ -273,11 +266,11 @@ def _without_redundant(port: int, asked: _Families, reasons: list[str]) -> _Fami
 
 def _sockets_for(port: int, asked: _Families, facts: Facts, reasons: list[str]) -> list[_Want]:
     if asked.every_v6 and not facts.bindv6only:
-        wildcard = _shared_wildcard(port, asked)
+        shared = _shared_wildcard(port, asked)
         reasons.append(f'port {port}: every address of both families with net.ipv6.bindv6only=0 -> one inet6 '
                        'daemon on ::, which serves IPv4 too (an IPv4 daemon next to it could not bind: '
                        '"Address already in use")')
-        return [wildcard]
+        return [shared]
     sockets = [_Want(INET, None, port)] if asked.every_v4 else []
     sockets.extend(_Want(INET, address, port) for address in asked.v4)
     if asked.every_v6:
@@ -495,12 +488,12 @@ def _retire(run: _Run, port: _Port) -> None:
                 f"{entry.describe()} listens on {socket.label}; DAEMON_OPTIONS cannot remove it. Add FEATURE(`no_default_msa') "
                 "(dualstack.mta.sendmail_mc feature=no_default_msa) and plan again")
         if entry.state == IMPLICIT:
-            run.decide(position, Decision(ABSENT, None, f"{entry.describe()} listened on {_host_text(socket)} port {port.number}, "
+            run.decide(position, Decision(ABSENT, None, f"{entry.describe()} listened on {socket.host} port {port.number}, "
                                           "which is not wanted: dropped"))
         else:
             _needs_name(entry, "commented out")
             run.decide(position, Decision(COMMENTED, entry.options, f"{entry.describe()} listens on {socket.family} "
-                                          f"{_host_text(socket)} port {port.number}, which is not wanted: commented out"))
+                                          f"{socket.host} port {port.number}, which is not wanted: commented out"))
 
 
 def _plan_port(run: _Run, number: int, wants: list[_Want]) -> None:
@@ -724,7 +717,7 @@ def _final_sockets(daemons: list[PortOptions], facts: Facts) -> list[dict[str, o
         serves = [socket.family]
         if socket.family == INET6 and facts.bindv6only is False and socket.address is None:
             serves = [INET, INET6]
-        host = _host_text(socket)
+        host = socket.host
         result.append({"name": socket.name, "family": socket.family, "address": host, "port": socket.port,
                        "serves": serves, "key": f"{host} {socket.port}"})
     return sorted(result, key=lambda item: (str(item["port"]), item["family"], item["address"]))

@@ -61,6 +61,11 @@ DAEMON_DEFAULTS = {"F": "inet", "P": "smtp", "L": "10", "M": ""}
 CLIENT_DEFAULTS = {"F": "inet", "P": "0", "M": ""}  # a client's Port is its source port: any free one
 _WILDCARD = {"inet": "0.0.0.0", "inet6": "::"}
 
+
+def wildcard(family: str) -> str:
+    """The address that means every address of ``family``: :: for inet6, 0.0.0.0 otherwise."""
+    return _WILDCARD["inet6"] if family == "inet6" else _WILDCARD["inet"]
+
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _PORT_NUMBER = re.compile(r"[0-9]{1,5}")
 _SERVICE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
@@ -326,13 +331,14 @@ class Socket:
     port: int | str  # a service name sendmail's table does not know stays a string
 
     @property
+    def host(self) -> str:
+        """The address as text; every address of the family is written :: or 0.0.0.0."""
+        return wildcard(self.family) if self.address is None else str(self.address)
+
+    @property
     def label(self) -> str:
         """The socket for messages: name, family, address and port."""
-        if self.address is None:
-            host = "::" if self.family == "inet6" else "0.0.0.0"
-        else:
-            host = str(self.address)
-        return f"{self.name} ({self.family} on {host} port {self.port})"
+        return f"{self.name} ({self.family} on {self.host} port {self.port})"
 
 
 def daemon_socket(options: PortOptions, position: int) -> Socket | None:
