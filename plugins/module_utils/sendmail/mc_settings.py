@@ -41,6 +41,15 @@ def _indexes(matches: list[Match]) -> list[int]:
     return [match[0] for match in matches]
 
 
+def _first_argument_is(value: str) -> t.Callable[[Macro], bool]:
+    """How an entry is told apart from others of its macro: by its first argument."""
+    return lambda macro: macro.values[:1] == (value,)
+
+
+def _matches(document: Document, macro_name: str, identity: t.Callable[[Macro], bool]) -> list[Match]:
+    return [(index, macro) for index, macro in document.macros(macro_name) if identity(macro)]
+
+
 def _active_first(matches: list[Match]) -> list[Macro]:
     """The macros of (index, macro) matches, active ones only if there are any."""
     macros = [match[1] for match in matches]
@@ -141,10 +150,8 @@ def ensure_feature(document: Document, feature: str, arguments: list[str] | None
         _check("FEATURE argument", argument, _FEATURE_ARGUMENT,
                "words of letters, digits and ./:@+=<>%!~{}|- separated by single spaces")
 
-    def identity(macro: Macro) -> bool:
-        return macro.values[:1] == (feature,)
-
-    matches = [(index, macro) for index, macro in document.macros("FEATURE") if identity(macro)]
+    identity = _first_argument_is(feature)
+    matches = _matches(document, "FEATURE", identity)
     if state == ABSENT:
         after = remove_elements(document, _indexes(matches))
     else:
@@ -178,10 +185,8 @@ def ensure_define(document: Document, name: str, value: str | None, state: str) 
                    "printable characters, single spaces between words, $ only before a macro name",
                    commas=True)
 
-    def identity(macro: Macro) -> bool:
-        return macro.values[:1] == (name,)
-
-    defines = [(index, macro) for index, macro in document.macros("define") if identity(macro)]
+    identity = _first_argument_is(name)
+    defines = _matches(document, "define", identity)
     if state == ABSENT:
         after = remove_elements(document, _indexes(defines))
     else:
@@ -197,7 +202,7 @@ def ensure_define(document: Document, name: str, value: str | None, state: str) 
             for index, macro in list(after.macros("define")):
                 if identity(macro) and not macro.commented and macro.values[1:2] != (value,):
                     after = after.replace_at(index, restyle(macro, (name, value), False))
-        matches = [(index, macro) for index, macro in after.macros("define") if identity(macro)]
+        matches = _matches(after, "define", identity)
         after = _set_entry(after, "define", matches, (name, value), state)
     prefix = _DEFINE_CF_PREFIX.get(name)
     expected = (prefix + value,) if prefix and value else ()
@@ -209,10 +214,8 @@ def ensure_undefine(document: Document, name: str, state: str) -> Plan:
     _require_mc(document)
     _check_define_name(name)
 
-    def identity(macro: Macro) -> bool:
-        return macro.values[:1] == (name,)
-
-    matches = [(index, macro) for index, macro in document.macros("undefine") if identity(macro)]
+    identity = _first_argument_is(name)
+    matches = _matches(document, "undefine", identity)
     if state == ABSENT:
         after = remove_elements(document, _indexes(matches))
     else:
@@ -220,7 +223,7 @@ def ensure_undefine(document: Document, name: str, state: str) -> Plan:
         if state == PRESENT:
             after = remove_elements(after, [index for index, macro in after.macros("define")
                                     if identity(macro) and not macro.commented])
-        matches = [(index, macro) for index, macro in after.macros("undefine") if identity(macro)]
+        matches = _matches(after, "undefine", identity)
         after = _set_entry(after, "undefine", matches, (name,), state)
     return _plan(document, after, ("undefine",), identity)
 
@@ -256,10 +259,8 @@ def ensure_member(document: Document, macro_name: str, value: str, state: str) -
         _check("MASQUERADE_DOMAIN", value, _DOMAIN, "a domain name like example.com")
         expected = ("C{M}" + value,)
 
-    def identity(macro: Macro) -> bool:
-        return macro.values[:1] == (value,)
-
-    matches = [(index, macro) for index, macro in document.macros(macro_name) if identity(macro)]
+    identity = _first_argument_is(value)
+    matches = _matches(document, macro_name, identity)
     if state == ABSENT:
         after = remove_elements(document, _indexes(matches))
     else:
