@@ -61,11 +61,6 @@ DAEMON_DEFAULTS = {"F": "inet", "P": "smtp", "L": "10", "M": ""}
 CLIENT_DEFAULTS = {"F": "inet", "P": "0", "M": ""}  # a client's Port is its source port: any free one
 _WILDCARD = {"inet": "0.0.0.0", "inet6": "::"}
 
-
-def wildcard(family: str) -> str:
-    """The address that means every address of ``family``: :: for inet6, 0.0.0.0 otherwise."""
-    return _WILDCARD["inet6"] if family == "inet6" else _WILDCARD["inet"]
-
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
 _PORT_NUMBER = re.compile(r"[0-9]{1,5}")
 _SERVICE = re.compile(r"[A-Za-z][A-Za-z0-9-]{0,31}")
@@ -76,6 +71,11 @@ _FILTERS = re.compile(r"[A-Za-z0-9_.-]+(?:;[A-Za-z0-9_.-]+)*")
 _NUMERIC_KEYS = "cdLqRrS"
 # Anything that could end a value, a key, an m4 argument or a .cf line.
 _STRUCTURAL = re.compile(r"""[`'"(),\[\]#$\\\x00-\x1f\x7f]""")
+
+
+def wildcard(family: str) -> str:
+    """The address that means every address of ``family``: :: for inet6, 0.0.0.0 otherwise."""
+    return _WILDCARD["inet6"] if family == "inet6" else _WILDCARD["inet"]
 
 
 def key_letter(raw_key: str) -> str | None:
