@@ -161,6 +161,11 @@ options:
 notes:
   - After a change to a .mc without O(cf_path), rebuild sendmail.cf and restart sendmail;
     RV(rebuild_needed) says when. With O(cf_path), restart sendmail.
+  - When sendmail is to listen on IPv6, the module reads the C(access) file beside the .mc (it never
+    changes it) and warns about each IPv6 key that sendmail never looks up, such as Debian's stock
+    C(ClientRate:IPv6:::1) exemption. sendmail looks up an IPv6 client with all eight groups and no
+    leading zeros (C(IPv6:0:0:0:0:0:0:0:1)), so a key written with C(::) has no effect, and busy
+    clients on ::1 get C(421 4.3.2 Connection rate limit exceeded).
 seealso:
   - module: dualstack.mta.sendmail_daemon
   - module: dualstack.mta.sendmail_client

@@ -228,3 +228,20 @@ def test_restating_red_hat_stock_daemon_with_defaults_changes_nothing(netns, mc,
     result = run_module(netns, module, path=str(mc), **args)
     assert not result.get("failed") and not result["changed"], result
     assert mc.read_bytes() == original
+
+
+DEBIAN_ACCESS = Path("/etc/mail/access")
+
+
+@pytest.mark.skipif(not DEBIAN_ACCESS.exists(), reason="needs Debian's stock /etc/mail/access (sendmail-base)")
+def test_listening_on_ipv6_warns_about_access_keys_sendmail_never_looks_up(netns, mc):
+    # Debian's own access file beside the .mc, as in /etc/mail: its ::1 exemptions say IPv6:::1.
+    access = mc.with_name("access")
+    access.write_bytes(DEBIAN_ACCESS.read_bytes())
+    result = run_module(netns, "sendmail_config", check=True, path=str(mc), listen="all", bindv6only=False)
+    warnings = [w for w in result.get("warnings", []) if "never looks up" in w]
+    assert any("ClientRate:IPv6:::1" in w and "ClientRate:IPv6:0:0:0:0:0:0:0:1" in w for w in warnings), result
+    assert access.read_bytes() == DEBIAN_ACCESS.read_bytes()
+    # IPv4 only: no IPv6 client to exempt, so no warning.
+    ipv4_only = run_module(netns, "sendmail_config", check=True, path=str(mc), listen=["127.0.0.1"], bindv6only=False)
+    assert not [w for w in ipv4_only.get("warnings", []) if "never looks up" in w], ipv4_only

@@ -19,6 +19,7 @@ import traceback
 from typing import TYPE_CHECKING, Any, Callable
 
 from ansible_collections.dualstack.mta.plugins.module_utils._safe_file import FileError, locked, read_text, replace_file
+from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.access import unmatched_ipv6_keys
 from ansible_collections.dualstack.mta.plugins.module_utils.sendmail.check import (
     CheckResult,
     Runner,
@@ -266,6 +267,22 @@ def run_setting(module: AnsibleModule) -> None:
     run_edit(module, setting_step(module.params), _describe_one)
 
 
+def _warn_unmatched_access_keys(module: AnsibleModule, mc_path: str, daemons: list[dict[str, object]]) -> None:
+    """Warn about IPv6 keys of the access file beside the .mc that sendmail never looks up.
+
+    Only when sendmail listens on IPv6, where those clients come from; the file is only read.
+    """
+    if not any(daemon.get("family") == "inet6" and daemon.get("state", PRESENT) == PRESENT for daemon in daemons):
+        return
+    access = os.path.join(os.path.dirname(os.path.abspath(mc_path)), "access")
+    try:
+        text = read_text(access)
+    except (OSError, UnicodeDecodeError):
+        return  # no access file, or none to read: nothing to warn about
+    for key in unmatched_ipv6_keys(text):
+        module.warn(key.warning(access))
+
+
 def run_config(module: AnsibleModule) -> None:
     """main() of sendmail_config: the whole wanted state in one edit."""
     params = module.params
@@ -280,6 +297,7 @@ def run_config(module: AnsibleModule) -> None:
                     "interface): sendmail is planned to listen on IPv4 only")
 
     def describe(plan: ConfigPlan) -> dict[str, Any]:
+        _warn_unmatched_access_keys(module, params["path"], plan.daemons)
         return dict(changes=list(plan.changes), daemons=plan.daemons, clients=plan.clients,
                     listen_reasons=list(plan.reasons), ipv6_available=bindv6only is not None)
 
